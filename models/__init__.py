@@ -1,0 +1,1 @@
+"""The model zoo: backbones, task heads, training methods (standard, freelb, infobert)."""
