@@ -8,7 +8,7 @@ import logging
 import sys
 
 from benchmark import __version__
-from benchmark.commands import COMMAND_MODULES
+from benchmark.commands import command_modules
 from benchmark.errors import UserError
 
 log = logging.getLogger("infobench")
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="no progress bars, warnings only")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for name in COMMAND_MODULES:
+    for name in command_modules():
         importlib.import_module(f"benchmark.commands.{name}").register(subparsers)
     return parser
 

@@ -140,7 +140,10 @@ def expand(name: str) -> tuple[str, ...]:
     """A group name ("anli") to its member sets; a plain name to itself."""
     if name in DATASET_GROUPS:
         return DATASET_GROUPS[name]
-    return (DATASETS.canonical(name),)
+    try:
+        return (DATASETS.canonical(name),)
+    except UserError as err:
+        raise UserError(f"{err} Groups: {', '.join(DATASET_GROUPS)}.") from None
 
 
 def load(name: str) -> LoadedDataset:

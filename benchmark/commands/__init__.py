@@ -1,4 +1,11 @@
-"""One module per CLI command. Each has `register(subparsers)`; heavy imports happen in its handler."""
+"""One module per CLI command, found by listing this package.
 
-# The order here is the order in `infobench --help`.
-COMMAND_MODULES = ("train", "evaluate", "attack", "leaderboard", "grid", "listing", "doctor", "resources")
+Each module has `register(subparsers)` that adds its parser and sets `handler`;
+heavy imports happen inside the handler, so `infobench --help` stays fast.
+"""
+
+import pkgutil
+
+
+def command_modules() -> list[str]:
+    return sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))

@@ -1,0 +1,36 @@
+"""`infobench evaluate`: clean accuracy (NLI) or EM/F1 (QA) of a checkpoint on registered datasets."""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("evaluate", help="evaluate a checkpoint on datasets (accuracy / EM-F1 records)",
+                                   description="Score a checkpoint on a registered dataset or group (anli, "
+                                               "textfooler); writes one record per set to RESULTS/records.")
+    parser.add_argument("checkpoint", help="checkpoint directory made by `infobench train`")
+    parser.add_argument("--dataset", required=True, action="append",
+                        help="dataset or group name; repeat for several (see `infobench datasets`)")
+    parser.add_argument("-n", type=int, default=None, help="seeded sample of N examples per set (default: all)")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--results", default="results", help="results folder (records go to RESULTS/records)")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from tabulate import tabulate
+
+    from benchmark.evaluate import evaluate
+
+    rows = []
+    for dataset in args.dataset:
+        for record in evaluate(Path(args.checkpoint), dataset, args.n, args.seed, Path(args.results),
+                               args.batch_size, args.quiet):
+            metrics = {k: round(v, 4) for k, v in record["metrics"].items() if not k.startswith("accuracy_")}
+            rows.append([record["evaluation"]["dataset"], record["counts"]["n"], metrics, record["record_id"]])
+    sys.stdout.write(tabulate(rows, headers=["dataset", "n", "metrics", "record"]) + "\n")
+    return 0

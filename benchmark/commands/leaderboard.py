@@ -1,0 +1,100 @@
+"""`infobench leaderboard`: regenerate robust-accuracy tables, page and plots from result records."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("md", "csv", "html", "json")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "leaderboard", help="regenerate leaderboard tables, page and plots from results/records",
+        description="Read results/records/*.json (measured) and results/reported/*.json (from the "
+                    "literature, kept apart) and write leaderboard.md/.csv/.html and plots, or print one "
+                    "format with --format. Invalid files stop the command unless --skip-invalid.")
+    parser.add_argument("--results", type=Path, default=Path("results"),
+                        help="results folder holding records/ and reported/ (default: results)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where leaderboard files and plots/ go (default: the --results folder)")
+    parser.add_argument("--task", help="only checkpoints of this task (nli, qa)")
+    parser.add_argument("--backbone", help="only checkpoints with this backbone (e.g. minilm-l6)")
+    parser.add_argument("--method", help="only checkpoints trained with this method (standard, freelb, infobert)")
+    parser.add_argument("--format", choices=FORMATS,
+                        help="print this format to stdout instead of writing files")
+    parser.add_argument("--skip-invalid", action="store_true",
+                        help="warn about malformed or foreign files and go on without them")
+    parser.add_argument("--readme", type=Path, default=Path("README.md"),
+                        help="README whose leaderboard markers are refreshed (default: README.md)")
+    parser.add_argument("--no-plots", action="store_true", help="do not draw the PNG plots")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from benchmark import leaderboard, leaderboard_render as render
+    from benchmark.errors import UserError
+
+    found = leaderboard.load_results(args.results)
+    if found.invalid:
+        listing = "\n".join(f"  {path}: {why}" for path, why in found.invalid)
+        if not args.skip_invalid:
+            raise UserError(f"{len(found.invalid)} invalid file(s) under {args.results}:\n{listing}\n"
+                            "Fix or remove them, or pass --skip-invalid to go on without them.")
+        log.warning("skipping %d invalid file(s):\n%s", len(found.invalid), listing)
+    for loser, winner in found.superseded:
+        log.warning("duplicate evaluation: %s is superseded by the newer %s", loser, winner)
+    filtered = args.task or args.backbone or args.method
+    chosen = leaderboard.select(found, task=args.task, backbone=args.backbone, method=args.method)
+    if filtered and not chosen.records:
+        log.info("no measured record matches the filters")
+    measured = leaderboard.measured_tables(chosen.records)
+    reported = leaderboard.reported_table(chosen.reported)
+    if args.format:
+        sys.stdout.write(_render_one(args.format, measured, reported, chosen, render))
+        return 0
+    _write_all(args, chosen, measured, reported, filtered, render)
+    return 0
+
+
+def _render_one(fmt: str, measured, reported, chosen, render) -> str:
+    if fmt == "md":
+        return render.markdown_page(measured, reported)
+    if fmt == "csv":
+        return render.csv_text(measured)
+    if fmt == "html":
+        return render.html_page(measured, reported)
+    return render.json_text(measured, reported, chosen.superseded, chosen.invalid)
+
+
+def _write_all(args, chosen, measured, reported, filtered, render) -> None:
+    from benchmark.atomic import atomic_write_text
+
+    out = args.out or args.results
+    plots = {}
+    if not args.no_plots:
+        from benchmark.leaderboard_plots import write_plots
+
+        drawn = write_plots(chosen.records, out / "plots")
+        plots = {title: render.relative_link(path, out) for title, path in drawn.items()}
+    atomic_write_text(out / "leaderboard.md", render.markdown_page(measured, reported, plots))
+    atomic_write_text(out / "leaderboard.csv", render.csv_text(measured))
+    atomic_write_text(out / "leaderboard_reported.csv", render.csv_text([reported]))
+    images = {title: (out / link).read_bytes() for title, link in plots.items()}
+    atomic_write_text(out / "leaderboard.html", render.html_page(measured, reported, images))
+    log.info("wrote %s/leaderboard.{md,csv,html} and leaderboard_reported.csv: %d measured record(s), "
+             "%d reported row(s)%s", out, len(chosen.records), len(chosen.reported),
+             ", plots in plots/" if plots else "")
+    if filtered:
+        log.info("filtered view: README left as it is (it shows the whole leaderboard)")
+        return
+    readme_dir = args.readme.parent
+    readme_plots = {title: render.relative_link(out / link, readme_dir) for title, link in plots.items()}
+    page = render.relative_link(out / "leaderboard.html", readme_dir)
+    section = (f"Generated by `infobench leaderboard`; sortable page: [{page}]({page}).\n\n"
+               + render.markdown_body(measured, reported, level=3, plots=readme_plots))
+    if render.refresh_readme(args.readme, section):
+        log.info("refreshed the leaderboard section of %s", args.readme)

@@ -1,0 +1,49 @@
+"""Batched, dynamically padded inference shared by evaluation, training dev checks and attacks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def encode(tokenizer, texts: list[tuple[str, ...]], max_length: int, pad: bool = True):
+    """Tokenize single texts or pairs with the one truncation rule used everywhere.
+
+    Pairs are truncated "longest_first", as in training; returns the encoding and how
+    many inputs were cut.
+    """
+    columns = list(zip(*texts))
+    enc = tokenizer(*columns, truncation="longest_first", max_length=max_length, padding=pad,
+                    return_tensors="pt" if pad else None)
+    full = tokenizer(*columns, truncation=False, padding=False)["input_ids"]
+    truncated = sum(len(ids) > max_length for ids in full)
+    return enc, truncated
+
+
+def truncated_flags(tokenizer, texts: list[tuple[str, ...]], max_length: int) -> list[bool]:
+    """Which inputs the shared truncation rule cuts (reported in records)."""
+    return [len(ids) > max_length for ids in tokenizer(*list(zip(*texts)), truncation=False)["input_ids"]]
+
+
+def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Index batches of similar length, so padding wastes little compute."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def batched_logits(model, tokenizer, texts: list[tuple[str, ...]], batch_size: int = 64,
+                   max_length: int = 128, progress=None) -> tuple[np.ndarray, int]:
+    """float32 logits for every input (in input order) and the number of truncated inputs."""
+    import torch
+
+    device = next(model.parameters()).device
+    lengths = [len(t) for t in tokenizer(*list(zip(*texts)), truncation=False)["input_ids"]]
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    with torch.inference_mode():
+        for batch in length_sorted_batches(lengths, batch_size):
+            enc, _ = encode(tokenizer, [texts[i] for i in batch], max_length)
+            logits = model(**{k: v.to(device) for k, v in enc.items()}).logits
+            out[batch] = logits.float().cpu().numpy()
+            if progress is not None:
+                progress.update(len(batch))
+    truncated = sum(n > max_length for n in lengths)
+    return out, truncated

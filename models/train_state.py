@@ -1,0 +1,97 @@
+"""Resumable training state without pickle: tensors in safetensors, the rest in JSON."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmark.atomic import atomic_write_json, fsync_dir
+
+STATE_DIR = "train_state"
+
+
+def save_train_state(out_dir: Path, modules: dict, optimizer, scheduler, progress: dict) -> None:
+    """Atomically replace out_dir/train_state with the full state needed to resume exactly."""
+    from safetensors.torch import save_file
+
+    tensors, meta = {}, {"progress": progress}
+    for name, module in modules.items():
+        for key, value in module.state_dict().items():
+            tensors[f"module/{name}/{key}"] = value.detach().cpu().contiguous()
+    optim_state = optimizer.state_dict()
+    for param_id, slots in optim_state["state"].items():
+        for slot, value in slots.items():
+            tensors[f"optim/{param_id}/{slot}"] = torch.as_tensor(value).cpu().contiguous()
+    meta["param_groups"] = optim_state["param_groups"]
+    meta["scheduler"] = {k: v for k, v in scheduler.state_dict().items() if k != "lr_lambdas"}
+    tensors["rng/torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        for i, state in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng/cuda{i}"] = state
+    meta["rng_python"] = _jsonable(random.getstate())
+    meta["rng_numpy"] = _jsonable(np.random.get_state())
+    staging = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".{STATE_DIR}."))
+    save_file(tensors, staging / "state.safetensors")
+    atomic_write_json(staging / "state.json", meta)
+    target = out_dir / STATE_DIR
+    old = out_dir / f".{STATE_DIR}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    fsync_dir(out_dir)
+
+
+def load_train_state(out_dir: Path, modules: dict, optimizer, scheduler) -> dict | None:
+    """Restore everything saved by save_train_state; returns its progress dict, or None if absent."""
+    from safetensors.torch import load_file
+
+    state_dir = out_dir / STATE_DIR
+    if not (state_dir / "state.json").is_file():
+        return None
+    tensors = load_file(state_dir / "state.safetensors")
+    meta = json.loads((state_dir / "state.json").read_text())
+    for name, module in modules.items():
+        prefix = f"module/{name}/"
+        module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    optimizer.load_state_dict({"state": _optimizer_slots(tensors), "param_groups": meta["param_groups"]})
+    scheduler.load_state_dict({**scheduler.state_dict(), **meta["scheduler"]})
+    torch.set_rng_state(tensors["rng/torch"])
+    cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng/cuda")]
+    if cuda_states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda_states)
+    random.setstate(_python_state(meta["rng_python"]))
+    kind, keys, pos, has_gauss, gauss = meta["rng_numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    return meta["progress"]
+
+
+def _optimizer_slots(tensors: dict) -> dict:
+    slots: dict = {}
+    for key, value in tensors.items():
+        if key.startswith("optim/"):
+            _, param_id, slot = key.split("/", 2)
+            slots.setdefault(int(param_id), {})[slot] = value
+    return slots
+
+
+def _jsonable(value):
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _python_state(value):
+    version, internal, gauss = value
+    return version, tuple(internal), gauss
