@@ -199,8 +199,9 @@ def counter_fit(unit: np.ndarray, attract: np.ndarray, repel: np.ndarray, config
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     vsp, vsp_distance = preservation_pairs(unit, config.vsp_radius, config.vsp_neighbours)
-    vectors = torch.nn.Parameter(torch.from_numpy(unit.copy()))
-    optimizer = torch.optim.Adam([vectors], lr=config.learning_rate)
+    # Sparse rows: a step touches a few thousand of 65k words; dense Adam would update them all.
+    vectors = torch.nn.Embedding.from_pretrained(torch.from_numpy(unit.copy()), freeze=False, sparse=True)
+    optimizer = torch.optim.SparseAdam(list(vectors.parameters()), lr=config.learning_rate)
     terms = [(torch.from_numpy(attract), None), (torch.from_numpy(repel), None),
              (torch.from_numpy(vsp), torch.from_numpy(vsp_distance))]
     steps = max(1, -(-max(len(t) for t, _ in terms) // config.batch_size))
@@ -214,7 +215,7 @@ def counter_fit(unit: np.ndarray, attract: np.ndarray, repel: np.ndarray, config
                 loss.backward()
                 optimizer.step()
                 bar.update(1)
-    return unit_rows(vectors.detach().numpy())
+    return unit_rows(vectors.weight.detach().numpy())
 
 
 def _slice(pairs, extra, order, step: int, steps: int):
@@ -225,17 +226,20 @@ def _slice(pairs, extra, order, step: int, steps: int):
 
 
 def objective(vectors, attract, repel, vsp, config: CounterfitConfig):
-    """The counter-fitting cost on one minibatch of each term (sums, as in the paper)."""
+    """The counter-fitting cost on one minibatch of each term (sums, as in the paper).
+
+    `vectors` maps an index tensor to rows (an `Embedding`); each term is (pairs, extra).
+    """
     import torch
 
-    def distance(pairs):
-        if len(pairs) == 0:
-            return vectors.new_zeros(0)
-        return 1.0 - torch.nn.functional.cosine_similarity(vectors[pairs[:, 0]], vectors[pairs[:, 1]], dim=1)
-
-    attract_cost = torch.relu(distance(attract[0]) - config.attract_margin).sum()
-    repel_cost = torch.relu(config.repel_margin - distance(repel[0])).sum()
-    vsp_cost = torch.relu(distance(vsp[0]) - vsp[1]).sum()
+    pairs = [attract[0], repel[0], vsp[0]]
+    rows = vectors(torch.cat(pairs).reshape(-1))  # one lookup: one sparse gradient
+    left, right = rows[0::2], rows[1::2]
+    distance = 1.0 - torch.nn.functional.cosine_similarity(left, right, dim=1)
+    attract_d, repel_d, vsp_d = torch.split(distance, [len(p) for p in pairs])
+    attract_cost = torch.relu(attract_d - config.attract_margin).sum()
+    repel_cost = torch.relu(config.repel_margin - repel_d).sum()
+    vsp_cost = torch.relu(vsp_d - vsp[1]).sum()
     return (config.attract_weight * attract_cost + config.repel_weight * repel_cost
             + config.vsp_weight * vsp_cost)
 

@@ -1,0 +1,139 @@
+"""Training methods on real models: losses fall, checkpoints round-trip, --resume after kill -9."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from models.config import resolve_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _snli_batch(tokenizer, n=16):
+    from benchmark import data
+    from models.backbones import TASK_LABELS
+    from models.features import collate, nli_features
+
+    examples = data.load("snli-train").examples[:n]
+    features, _ = nli_features(examples, tokenizer, TASK_LABELS["nli"], 64)
+    return collate(tokenizer, features)
+
+
+@pytest.mark.parametrize("method", ["standard", "freelb", "infobert"])
+def test_a_few_steps_of_each_method_lower_the_loss(method, data_root):
+    from accelerate import Accelerator
+
+    from models.backbones import build_task_model
+    from models.methods import METHODS, StepContext
+    from models.training import build_regularizers
+
+    torch.manual_seed(0)
+    cfg = resolve_config(method, "snli", {"batch_size": 8, "lr": 1e-4})
+    model, tokenizer = build_task_model("minilm-l6", "nli", 0.1, 0.0)
+    batch = _snli_batch(tokenizer)
+    regs = build_regularizers(cfg, model)
+    assert bool(regs) == (method == "infobert")
+    params = list(model.parameters()) + [p for r in regs.values() for p in r.parameters()]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr)
+    ctx = StepContext(hp=cfg, accelerator=Accelerator(cpu=True), **regs)
+
+    def eval_loss():
+        model.eval()
+        with torch.no_grad():
+            return float(model(**batch).loss)
+
+    before = eval_loss()
+    for _ in range(6):
+        model.train()
+        figures = METHODS.get(method).step(model, batch, ctx)
+        optimizer.step()
+        optimizer.zero_grad()
+    assert eval_loss() < before - 0.05
+    if method == "infobert":
+        assert figures["ib"] > 0 and figures["af_lower_bound"] != 0
+
+
+def test_checkpoint_round_trip_reproduces_logits_exactly(tiny_backbone, tmp_path):
+    from models.backbones import build_task_model
+    from models.checkpoint import load_checkpoint, save_checkpoint
+
+    model, tokenizer = build_task_model(tiny_backbone, "nli", 0.1, 0.0)
+    model.eval()
+    enc = tokenizer(["A dog runs.", "Two men talk."], ["An animal moves.", "Nobody speaks."],
+                    padding=True, return_tensors="pt")
+    card = {"model_id": "tiny", "backbone": tiny_backbone, "task": "nli",
+            "label_names": ["entailment", "neutral", "contradiction"], "method": "standard",
+            "hyperparameters": {"max_length": 64}, "seed": 0}
+    save_checkpoint(model, tokenizer, card, tmp_path / "ckpt")
+    loaded, _, loaded_card = load_checkpoint(tmp_path / "ckpt")
+    with torch.no_grad():
+        assert torch.equal(model(**enc).logits, loaded(**enc).logits)
+    assert len(loaded_card["weights_sha256"]) == 64
+
+
+def _train_cmd(backbone, output, *extra):
+    return [sys.executable, "-m", "benchmark.cli", "--quiet", "train", "--method", "infobert", "--backbone",
+            backbone, "--max-train", "96", "--batch-size", "16", "--epochs", "2", "--max-dev", "32",
+            "--save-every", "2", "--max-length", "48", "--output", str(output), *extra]
+
+
+def _saved_step(output: Path) -> int:
+    state = output / "train_state" / "state.json"
+    try:
+        return json.loads(state.read_text())["progress"]["step"]
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def test_resume_after_kill_continues_at_the_saved_step_and_matches(tiny_backbone, tmp_path, data_root):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    straight = tmp_path / "straight"
+    subprocess.run(_train_cmd(tiny_backbone, straight), check=True, env=env, cwd=REPO, timeout=300)
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_train_cmd(tiny_backbone, killed), env=env, cwd=REPO)
+    deadline = time.time() + 240
+    while _saved_step(killed) < 4 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    saved = _saved_step(killed)
+    assert 4 <= saved < 12 and not (killed / "card.json").exists()
+    done = subprocess.run(_train_cmd(tiny_backbone, killed, "--resume"), env=env, cwd=REPO, timeout=300,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"resuming {killed} at step {saved} of 12" in done.stderr
+    straight_card = json.loads((straight / "card.json").read_text())
+    resumed_card = json.loads((killed / "card.json").read_text())
+    assert resumed_card["weights_sha256"] == straight_card["weights_sha256"]
+    assert resumed_card["dev_metrics"] == straight_card["dev_metrics"]
+    assert (killed / "critic.safetensors").is_file() and not (killed / "train_state").exists()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "--method", "freelbb"], "unknown training method 'freelbb'. Did you mean freelb"),
+    (["train", "--method", "standard", "--epochs", "-1"], "epochs must be positive"),
+    (["train", "--method", "standard", "--task", "sts"], "unknown task 'sts'"),
+    (["train", "--method", "standard", "--c-low", "0.9", "--c-high", "0.5"], "need 0 <= c_low <= c_high <= 1"),
+    (["train", "--method", "standard", "--batch-size", "x"], "invalid int value"),
+])
+def test_bad_training_flags_exit_2_with_a_clear_message(run_cli, argv, message):
+    try:
+        code, _, err = run_cli(*argv)
+    except SystemExit as exit_:  # argparse's own type errors
+        code, err = exit_.code, ""
+    assert code == 2
+    if err:
+        assert message in err
+
+
+def test_finished_checkpoint_is_not_overwritten(tmp_path, run_cli):
+    (tmp_path / "card.json").write_text("{}")
+    code, _, err = run_cli("train", "--method", "standard", "--output", str(tmp_path))
+    assert code == 2 and "already holds a finished checkpoint" in err
