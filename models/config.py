@@ -57,6 +57,7 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         from models.methods import METHODS
 
+        self._check_types()
         METHODS.canonical(self.method)
         checks = [
             (self.task in PRESETS, f"task must be one of {sorted(TASK_ALIASES)}"),
@@ -77,6 +78,19 @@ class TrainConfig:
             if not ok:
                 raise UserError(f"invalid training configuration: {message}")
         return self
+
+    def _check_types(self) -> None:
+        """Each field against its annotation ("int", "float | None", ...): ints pass as floats, bools never."""
+        allowed = {"int": (int,), "float": (int, float), "str": (str,)}
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            options = [t.strip() for t in str(spec.type).split("|")]
+            if value is None and "None" in options:
+                continue
+            kinds = tuple(k for t in options for k in allowed.get(t, ()))
+            if isinstance(value, bool) or not isinstance(value, kinds):
+                raise UserError(f"invalid training configuration: {spec.name} must be {' or '.join(options)}, "
+                                f"got {value!r}")
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -1,0 +1,105 @@
+"""Training throughput of the three methods on identical batches, measured in one run.
+
+Prints per-method step time, examples/s and the ratios freelb/standard and
+infobert/standard (goal for infobert at K = 3: <= 3.3x). Methods are interleaved
+round by round so drift in machine load hits all of them alike. On CUDA it also
+prints model FLOPs utilisation from an analytic FLOP count (6 * params * tokens per
+forward+backward pass; K passes for the adversarial methods).
+
+    python scripts/bench_training.py --batch-size 32 --rounds 5 [--backbone minilm-l6] [--mixed-precision bf16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+
+def build(method: str, args):
+    from accelerate import Accelerator
+
+    from models.backbones import build_task_model
+    from models.config import resolve_config
+    from models.methods import METHODS, StepContext
+    from models.training import build_regularizers
+
+    cfg = resolve_config(method, "snli", {"batch_size": args.batch_size, "mixed_precision": args.mixed_precision})
+    torch.manual_seed(0)
+    model, tokenizer = build_task_model(args.backbone, "nli", cfg.hidden_dropout, cfg.attention_dropout)
+    accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
+    regs = {k: v.to(accelerator.device) for k, v in build_regularizers(cfg, model).items()}
+    params = list(model.parameters()) + [p for r in regs.values() for p in r.parameters()]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    ctx = StepContext(hp=cfg, accelerator=accelerator, **regs)
+    return model, tokenizer, optimizer, ctx, METHODS.get(method).step
+
+
+def batches(tokenizer, args, device):
+    from benchmark import data
+    from models.backbones import TASK_LABELS
+    from models.features import collate, nli_features
+
+    examples = data.load("snli-train").examples[: args.batch_size * args.rounds]
+    features, _ = nli_features(examples, tokenizer, TASK_LABELS["nli"], 128)
+    chunks = [features[i:i + args.batch_size] for i in range(0, len(features), args.batch_size)]
+    return [{k: v.to(device) for k, v in collate(tokenizer, c).items()} for c in chunks]
+
+
+def timed_step(model, batch, optimizer, ctx, step) -> float:
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+    sync()
+    start = time.perf_counter()
+    with ctx.accelerator.autocast():
+        step(model, batch, ctx)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    sync()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backbone", default="minilm-l6")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--mixed-precision", default="no")
+    args = parser.parse_args()
+    methods = ("standard", "freelb", "infobert")
+    runs = {m: build(m, args) for m in methods}
+    device = runs["standard"][3].accelerator.device
+    data = batches(runs["standard"][1], args, device)
+    times = {m: [] for m in methods}
+    for name in methods:  # warm-up, untimed
+        model, _, optimizer, ctx, step = runs[name]
+        timed_step(model, data[0], optimizer, ctx, step)
+    for batch in data:
+        for name in methods:
+            model, _, optimizer, ctx, step = runs[name]
+            times[name].append(timed_step(model, batch, optimizer, ctx, step))
+    report(times, args, data, runs)
+
+
+def report(times, args, data, runs) -> None:
+    base = statistics.median(times["standard"])
+    tokens = statistics.mean(int(b["attention_mask"].sum()) for b in data)
+    print(f"device {runs['standard'][3].accelerator.device}, backbone {args.backbone}, batch {args.batch_size}, "
+          f"{args.rounds} rounds, mean {tokens:.0f} tokens/batch, torch threads {torch.get_num_threads()}")
+    for name, values in times.items():
+        median = statistics.median(values)
+        line = (f"{name:9s} step {median * 1000:8.1f} ms (median)  {args.batch_size / median:7.1f} examples/s  "
+                f"ratio to standard {median / base:5.2f}x")
+        if torch.cuda.is_available():
+            params = sum(p.numel() for p in runs[name][0].parameters())
+            passes = max(runs[name][3].hp.adv_steps, 1)
+            flops = 6 * params * tokens * passes / median
+            peak = 989e12 if "H100" in torch.cuda.get_device_name() else float("nan")
+            line += f"  MFU {flops / peak:6.1%}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
