@@ -251,17 +251,12 @@ class RecipeResources:
 
 
 def resource_status(name: str):
-    """The ResourceInfo of one declared resource (for `infobench recipes`)."""
+    """The ResourceInfo of one declared resource, found without loading it (for `infobench recipes`)."""
     from benchmark import resources
 
-    if name == "nltk":
-        return resources.nltk_status()
-    loader = resources.word_embedding if name == "word_embedding" else resources.sentence_encoder
-    try:
-        return loader()[1]
-    except UserError as err:
-        return resources.ResourceInfo(name=name, kind="missing", location=None, detail=str(err),
-                                      how_to_get="see `infobench doctor`")
+    check = {"nltk": resources.nltk_status, "word_embedding": resources.embedding_status,
+             "sentence_encoder": resources.sentence_encoder_status}
+    return check[name]()
 
 
 def _holds(attack, target) -> bool:

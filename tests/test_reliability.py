@@ -1,0 +1,130 @@
+"""Crash safety, no unpickling, safe names, reproducible records."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmark import records
+from benchmark.errors import UserError
+from models.checkpoint import load_checkpoint, save_checkpoint
+
+REPO = Path(__file__).resolve().parents[1]
+CARD = {"model_id": "tiny-nli", "task": "nli", "label_names": ["entailment", "neutral", "contradiction"],
+        "method": "standard", "hyperparameters": {"max_length": 64}, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tiny_backbone, tmp_path_factory) -> Path:
+    from models.backbones import build_task_model
+
+    model, tokenizer = build_task_model(tiny_backbone, "nli", 0.1, 0.0)
+    out = tmp_path_factory.mktemp("ckpt") / "tiny"
+    save_checkpoint(model, tokenizer, {**CARD, "backbone": tiny_backbone}, out)
+    return out
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_pickle_weights_are_refused_with_a_conversion_hint(tiny_checkpoint, tmp_path):
+    ckpt = _copy(tiny_checkpoint, tmp_path / "c")
+    (ckpt / "pytorch_model.bin").write_bytes(b"not even a pickle")
+    with pytest.raises(UserError, match=r"refusing pickle weight files \['pytorch_model.bin'\].*safe_serialization"):
+        load_checkpoint(ckpt)
+
+
+def test_truncated_weights_give_a_clear_error(tiny_checkpoint, tmp_path):
+    ckpt = _copy(tiny_checkpoint, tmp_path / "c")
+    weights = ckpt / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:5000])
+    with pytest.raises(UserError, match="does not match the sha256"):
+        load_checkpoint(ckpt)
+    with pytest.raises(UserError, match="cannot load weights"):
+        load_checkpoint(ckpt, verify=False)
+
+
+def test_corrupt_card_is_named(tiny_checkpoint, tmp_path):
+    ckpt = _copy(tiny_checkpoint, tmp_path / "c")
+    (ckpt / "card.json").write_text('{"model_id": ')
+    with pytest.raises(UserError, match="card.json: not valid JSON"):
+        load_checkpoint(ckpt)
+    (ckpt / "card.json").write_text('{"model_id": "x"}')
+    with pytest.raises(UserError, match="missing fields"):
+        load_checkpoint(ckpt)
+
+
+@pytest.mark.parametrize("hostile", ["../../etc/passwd", "/abs/path", "a/../../b", "..", "x\x00y", "~root"])
+def test_names_from_user_input_stay_in_their_folder(hostile, tmp_path):
+    if hostile == "..":
+        with pytest.raises(UserError):
+            records.safe_name(hostile)
+        return
+    rid = records.record_id(hostile, "attack", hostile, hostile)
+    path = records.record_path(tmp_path, rid).resolve()
+    assert path.parent == (tmp_path / "records").resolve()
+
+
+def test_model_id_from_a_path_backbone_is_a_plain_name():
+    from models.config import model_id, resolve_config
+
+    cfg = resolve_config("standard", "snli", {"backbone": "../../somewhere/my-encoder"})
+    assert model_id(cfg) == "standard-my-encoder-snli-s42"
+
+
+def _evaluate_cmd(ckpt, results):
+    return [sys.executable, "-m", "benchmark.cli", "--quiet", "evaluate", str(ckpt), "--dataset", "snli-test",
+            "--results", str(results)]
+
+
+def test_evaluation_killed_mid_run_resumes_to_the_same_record(tiny_checkpoint, tmp_path, data_root):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    subprocess.run(_evaluate_cmd(tiny_checkpoint, tmp_path / "straight"), check=True, env=env, timeout=600)
+    rid = "tiny-nli__evaluate__snli-test"
+    log = records.example_log_path(tmp_path / "killed", rid)
+    proc = subprocess.Popen(_evaluate_cmd(tiny_checkpoint, tmp_path / "killed"), env=env)
+    while proc.poll() is None and (not log.exists() or log.stat().st_size == 0):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    logged_before = len(log.read_text().splitlines())
+    assert 0 < logged_before < 9824, "the kill must land mid-run"
+    with open(log, "a") as handle:  # a torn half line, as a crash mid-append leaves it
+        handle.write('{"index": 99999, "corr')
+    subprocess.run(_evaluate_cmd(tiny_checkpoint, tmp_path / "killed"), check=True, env=env, timeout=600)
+    straight = records.load_record(records.record_path(tmp_path / "straight", rid))
+    resumed = records.load_record(records.record_path(tmp_path / "killed", rid))
+    assert records.strip_volatile(resumed) == records.strip_volatile(straight)
+    indices = [json.loads(line)["index"] for line in log.read_text().splitlines()]
+    assert len(indices) == len(set(indices)) == 9824  # nothing lost, nothing done twice
+
+
+def test_same_train_and_evaluate_command_twice_gives_identical_records(tiny_backbone, tmp_path, data_root):
+    from benchmark.cli import main
+
+    cards = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        assert main(["--quiet", "train", "--method", "infobert", "--backbone", tiny_backbone, "--max-train", "48",
+                     "--batch-size", "16", "--epochs", "1", "--max-dev", "32", "--max-length", "48",
+                     "--output", str(out / "ckpt")]) == 0
+        assert main(["--quiet", "evaluate", str(out / "ckpt"), "--dataset", "anli", "-n", "20",
+                     "--results", str(out / "results")]) == 0
+        cards.append(json.loads((out / "ckpt" / "card.json").read_text()))
+    assert cards[0]["weights_sha256"] == cards[1]["weights_sha256"]
+    names = sorted(p.name for p in (tmp_path / "a" / "results" / "records").glob("*.json"))
+    assert len(names) == 4
+    for name in names:
+        first, second = (records.load_record(tmp_path / r / "results" / "records" / name) for r in ("a", "b"))
+        for record in (first, second):
+            record["checkpoint"]["path"] = "<masked>"
+        assert records.strip_volatile(first) == records.strip_volatile(second)
