@@ -201,6 +201,7 @@ class RecipeResources:
         self._used: dict[str, dict] = {}
         self._embedding = None
         self._embedding_info = None
+        self._encoder = None
 
     def nltk(self) -> None:
         """Check NLTK's data (WordNet, stopwords, POS tagger) is there; UserError naming the fix if not."""
@@ -223,7 +224,18 @@ class RecipeResources:
 
         constraint, info = resources.sentence_encoder(**options)
         self._use("sentence_encoder", info)
+        self._encoder = (constraint, info)
         return constraint
+
+    def similarity_encoder(self):
+        """(encoder, record) for the similarity metric: the recipe's own encoder when it has one
+        (loaded once), else a fresh one, which is not listed among the recipe's resources."""
+        from benchmark import resources
+
+        if self._encoder is None:
+            self._encoder = resources.sentence_encoder()
+        constraint, info = self._encoder
+        return constraint, info.as_record()
 
     def share_word_embedding_with_textattack(self):
         """Put the located embedding where TextAttack's recipes look for theirs; None if there is none."""

@@ -66,14 +66,18 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return index, count
 
 
-def run_attack_shard(spec: AttackSpec, quiet: bool = False) -> dict:
-    """Attack (the rest of) one shard, or the whole sample when spec.shard is None; returns its record."""
+def run_attack_shard(spec: AttackSpec, quiet: bool = False, loaded=None) -> dict:
+    """Attack (the rest of) one shard, or the whole sample when spec.shard is None; returns its record.
+
+    `loaded`: (model, tokenizer, card) already loaded from spec.checkpoint (a grid worker loads a
+    checkpoint once for all its shards); None loads it here.
+    """
     plan = _plan(spec)
     done = _read_log(plan)
     todo = [i for i in plan["shard_indices"] if i not in done]
     header = done.pop(HEADER_KEY, None)
     if todo:
-        header = _attack_missing(spec, plan, header, done, todo, quiet)
+        header = _attack_missing(spec, plan, header, done, todo, quiet, loaded)
     elif header is None:
         raise UserError(f"{plan['log_path']}: has examples but no header; move it away and rerun")
     entries = [done[i] for i in plan["shard_indices"]]
@@ -190,12 +194,12 @@ def _read_log(plan: dict) -> dict:
 
 # ---- attack -----------------------------------------------------------------------------------
 
-def _attack_missing(spec, plan, header, done: dict, todo: list[int], quiet: bool) -> dict:
+def _attack_missing(spec, plan, header, done: dict, todo: list[int], quiet: bool, loaded=None) -> dict:
     from attacks.registry import RecipeResources
     from benchmark.model_wrapper import attack_model_wrapper
     from models.checkpoint import load_checkpoint
 
-    model, tokenizer, card = load_checkpoint(spec.checkpoint)
+    model, tokenizer, card = loaded or load_checkpoint(spec.checkpoint)
     device = spec.device or _default_device()
     model.to(device)
     wrapper = attack_model_wrapper(model, tokenizer, max_length=plan["max_length"], batch_size=spec.batch_size,
@@ -237,7 +241,7 @@ def attack_one(context: dict, index: int) -> dict:
     """Attack one sampled example; its outcome depends only on (seed, index) and the example."""
     from collections import OrderedDict
 
-    from benchmark.attack_scoring import cosine_similarity, example_entry
+    from benchmark.attack_scoring import columns, cosine_similarity, example_entry
 
     plan, attack = context["plan"], context["attack"]
     example = plan["loaded"].examples[index]
@@ -249,7 +253,7 @@ def attack_one(context: dict, index: int) -> dict:
     seconds = time.perf_counter() - started
     similarity = None
     if type(result).__name__ == "SuccessfulAttackResult" and context["encoder"] is not None:
-        perturbed = result.perturbed_result.attacked_text.dict_of_columns()["hypothesis"]
+        perturbed = columns(result.perturbed_result.attacked_text)["hypothesis"]
         similarity = cosine_similarity(context["encoder"], example["hypothesis"], perturbed)
     truncated = len(context["tokenizer"](example["premise"], example["hypothesis"])["input_ids"]) > plan["max_length"]
     return example_entry(index, example, context["label_names"], result, attack.goal_function,
@@ -287,14 +291,13 @@ def _freeze_premise(attack) -> None:
 
 
 def _similarity_encoder(resources):
-    """The sentence encoder that scores successful attacks (the recipe's resources supply it)."""
+    """The sentence encoder that scores successful attacks, and how the record names it."""
     try:
-        constraint = resources.sentence_encoder()
+        encoder, info = resources.similarity_encoder()
     except UserError as err:
         log.warning("no sentence encoder, so no similarity metric: %s", err)
         return None, {"encoder": None, "metric": "cosine", "texts": "hypothesis"}
-    info = next(r for r in resources.used() if r["role"] == "sentence_encoder")
-    return constraint, {"encoder": info, "metric": "cosine", "texts": "hypothesis"}
+    return encoder, {"encoder": info, "metric": "cosine", "texts": "hypothesis"}
 
 
 def _default_device() -> str:

@@ -36,9 +36,8 @@ def example_entry(index: int, example: dict, label_names, result, goal_function,
         "perturbed_prediction": label_names[int(result.perturbed_result.output)],
         "result": kind,
         "premise": example["premise"], "hypothesis": example["hypothesis"],
-        "perturbed_premise": perturbed.dict_of_columns().get("premise", example["premise"]) if kind == "successful"
-        else None,
-        "perturbed_hypothesis": perturbed.dict_of_columns().get("hypothesis") if kind == "successful" else None,
+        "perturbed_premise": columns(perturbed)["premise"] if kind == "successful" else None,
+        "perturbed_hypothesis": columns(perturbed)["hypothesis"] if kind == "successful" else None,
         "queries": int(result.perturbed_result.num_queries) if kind != "skipped" else 0,
         "queries_total": queries_total,
         "budget_exhausted": bool(query_budget is not None and kind == "failed" and queries_total >= query_budget),
@@ -46,6 +45,12 @@ def example_entry(index: int, example: dict, label_names, result, goal_function,
         "words_perturbed_pct": 100.0 * changed / words if kind == "successful" and words else None,
         "similarity": similarity, "truncated": bool(truncated), "seconds": round(seconds, 3),
     }
+
+
+def columns(attacked_text) -> dict:
+    """{"premise": ..., "hypothesis": ...} of a textattack AttackedText."""
+    texts = attacked_text.tokenizer_input
+    return dict(zip(attacked_text.column_labels, (texts,) if isinstance(texts, str) else texts))
 
 
 def counts_from_log(entries: list[dict]) -> dict:

@@ -65,6 +65,7 @@ class TrainConfig:
             (self.batch_size > 0, "batch size must be positive"),
             (self.lr > 0, "learning rate must be positive"),
             (self.max_length >= 16, "max length must be at least 16"),
+            (self.doc_stride >= 0, "doc stride must be >= 0"),
             (self.adv_steps >= 0, "adv steps must be >= 0"),
             (0 <= self.c_low <= self.c_high <= 1, "need 0 <= c_low <= c_high <= 1"),
             (self.ib_estimator in ("sampled", "club"), "ib estimator must be sampled or club"),

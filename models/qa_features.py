@@ -52,11 +52,12 @@ def make_windows(tokenizer, examples: list[dict], max_length: int, doc_stride: i
 
     The tokenizer requires the overlap to be smaller than the room the question leaves
     for context; where it is not (long questions, small max_length), that question's
-    overlap shrinks to half the room.
+    overlap shrinks to half the room (counted as stride_reduced).
     """
     questions, lengths = _fit_questions(tokenizer, examples, max_length)
     specials = tokenizer.num_special_tokens_to_add(pair=True)
-    strides = [min(doc_stride, (max_length - specials - n) // 2) for n in lengths]
+    rooms = [max_length - specials - n for n in lengths]
+    strides = [doc_stride if doc_stride < room else room // 2 for room in rooms]
     windows: list[Window] = []
     for stride in sorted(set(strides)):
         chosen = [i for i, s in enumerate(strides) if s == stride]

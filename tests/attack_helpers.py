@@ -88,7 +88,7 @@ def small_substitute_embedding(infobench_home: Path, vocab_size: int = 8000, nei
     import numpy as np
 
     from benchmark import resources
-    from benchmark.counterfit import glove_vocabulary
+    from benchmark.counterfit import glove_vocabulary, write_embedding_folder
 
     previous = os.environ.get("INFOBENCH_HOME")
     os.environ["INFOBENCH_HOME"] = str(infobench_home)
@@ -109,5 +109,5 @@ def small_substitute_embedding(infobench_home: Path, vocab_size: int = 8000, nei
         similarity = unit[start:start + 1000] @ unit.T
         nearest[start:start + 1000] = np.argsort(-similarity, axis=1)[:, :neighbours + 1]
     metadata = {"description": f"test-only: plain GloVe 50-d, {len(words)} words, not counter-fitted"}
-    resources.write_embedding_folder(folder, list(words), vectors, nearest, metadata, report={})
+    write_embedding_folder(folder, list(words), vectors, nearest, metadata, report={})
     return folder

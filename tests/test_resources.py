@@ -169,7 +169,7 @@ def test_substitute_sentence_encoder_scores_identical_above_unrelated():
     constraint = substitute_sentence_encoder(threshold=0.8, metric="angular")
     original = textattack.shared.AttackedText("A man is playing a guitar on the stage tonight .")
     same = original.replace_word_at_index(1, "man")
-    replacements = ["The", "stock", "market", "fell", "sharply", "after", "the", "bank", "report", "."]
+    replacements = ["The", "stock", "market", "fell", "sharply", "after", "the", "bank", "report", "yesterday"]
     unrelated = original
     for i, word in enumerate(replacements):
         unrelated = unrelated.replace_word_at_index(i, word)

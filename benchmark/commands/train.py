@@ -15,6 +15,7 @@ OVERRIDE_FLAGS = {
     "warmup_steps": (int, "linear warm-up steps (default: 10%% of the steps)"),
     "weight_decay": (float, "AdamW weight decay"),
     "max_length": (int, "max tokens per input (pairs truncated longest-first)"),
+    "doc_stride": (int, "QA: context tokens shared by consecutive windows (default 128)"),
     "adv_steps": (int, "K ascent steps (0: no perturbation)"),
     "adv_lr": (float, "ascent step size"),
     "adv_init_mag": (float, "initial perturbation magnitude"),
