@@ -131,6 +131,7 @@ def _plan(spec: AttackSpec) -> dict:
     card = read_card(spec.checkpoint)
     recipe = get_recipe(spec.recipe, list(spec.recipes_dirs))
     params = recipe.resolve_params({**spec.recipe_params, "query_budget": spec.query_budget})
+    _check_resources(recipe)
     loaded = data_registry.load(spec.dataset)
     _check_compatible(card, loaded)
     indices = data_registry.sample_indices(len(loaded), spec.n, spec.seed)
@@ -152,6 +153,17 @@ def _check_compatible(card: dict, loaded) -> None:
     if missing:
         raise UserError(f"{loaded.name} has labels {missing} that checkpoint {card['model_id']} does not know "
                         f"(its labels: {card['label_names']}); attack a checkpoint trained on these labels")
+
+
+def _check_resources(recipe) -> None:
+    """Fail before loading anything when a resource the recipe declares is missing."""
+    from attacks.registry import resource_status
+
+    for name in recipe.resources:
+        info = resource_status(name)
+        if info.kind == "missing":
+            raise UserError(f"recipe {recipe.name!r} needs {info.name}, which is missing ({info.location}: "
+                            f"{info.detail}). Fix: {info.how_to_get}")
 
 
 def _recipe_name(spec: AttackSpec) -> str:

@@ -15,7 +15,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark import records
@@ -184,7 +184,8 @@ def run_grid(grid: GridSpec, plans: list[CellPlan], address: str | None = None, 
         if on_event is not None:
             on_event(item)
 
-    with RayEngine(grid.execution, address, workers, event) as engine, _ProgressBar(plans, quiet) as bar:
+    with RayEngine(grid.execution, address, workers, event, max_workers=len(tasks)) as engine, \
+            _ProgressBar(plans, quiet) as bar:
         run.startup_s = engine.startup_s
         run.workers = [{"pid": w.pid, "node": w.node, "host": w.host} for w in engine.workers]
         for outcome in engine.run(tasks):
@@ -201,8 +202,9 @@ def _tasks(grid: GridSpec, todo: list[CellPlan]):
     for plan in sorted(todo, key=lambda p: p.cell.checkpoint):  # a worker's next task tends to reuse its model
         cell = plan.cell
         if cell.kind == "evaluate":
-            payload = dict(kind="evaluate", checkpoint=cell.checkpoint, dataset=cell.dataset, n=cell.n,
-                           seed=cell.seed, results_dir=str(grid.results_dir), batch_size=grid.execution.batch_size)
+            payload = {"kind": "evaluate", "checkpoint": cell.checkpoint, "dataset": cell.dataset, "n": cell.n,
+                       "seed": cell.seed, "results_dir": str(grid.results_dir),
+                       "batch_size": grid.execution.batch_size}
             tasks.append(Task(task_id=plan.record_ids[-1], checkpoint=cell.checkpoint, payload=payload))
             owners[plan.record_ids[-1]] = (plan, None, plan.done)
             continue
@@ -211,7 +213,7 @@ def _tasks(grid: GridSpec, todo: list[CellPlan]):
                 continue  # a complete shard log: nothing to attack (the merge reads it)
             spec = attack_spec(grid, cell, None if shard.index is None else (shard.index, shard.count))
             tasks.append(Task(task_id=shard.record_id, checkpoint=cell.checkpoint,
-                              payload=dict(kind="attack", checkpoint=cell.checkpoint, spec=spec)))
+                              payload={"kind": "attack", "checkpoint": cell.checkpoint, "spec": spec}))
             owners[shard.record_id] = (plan, shard, shard.done)
         if plan.shards and all(s.done == s.n for s in plan.shards) and plan.shards[0].index is not None:
             _merge(grid, plan)  # every shard was complete already: only the merge was missing

@@ -16,12 +16,13 @@ cluster without a shared filesystem still ends with every record in one place.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from benchmark.errors import UserError
 
@@ -110,10 +111,11 @@ class RayEngine:
     """Start a local Ray (no address) or join a cluster; run tasks on a pool of CellWorker actors."""
 
     def __init__(self, execution, address: str | None = None, workers: int | None = None,
-                 on_event: Callable[[dict], None] | None = None):
+                 on_event: Callable[[dict], None] | None = None, max_workers: int | None = None):
         self.execution = execution
         self.address = address
         self.requested_workers = workers if workers is not None else execution.workers
+        self.max_workers = max_workers  # no point in more workers than tasks
         self.on_event = on_event or (lambda event: None)
         self.workers: list[WorkerInfo] = []
         self.startup_s = 0.0
@@ -121,7 +123,7 @@ class RayEngine:
 
     # ---- start and stop ----------------------------------------------------------------------
 
-    def __enter__(self) -> "RayEngine":
+    def __enter__(self) -> RayEngine:
         import ray
 
         started = time.perf_counter()
@@ -136,8 +138,8 @@ class RayEngine:
         for worker in self.workers:
             try:
                 ray.kill(worker.handle, no_restart=True)
-            except Exception:  # already gone: nothing to stop
-                pass
+            except Exception as err:  # already gone: nothing to stop
+                log.debug("worker %d: %s", worker.pid, err)
         if self._owns_ray:
             ray.shutdown()
 
@@ -145,23 +147,35 @@ class RayEngine:
         if ray.is_initialized():
             log.info("using the Ray session this process already has")
             return
-        quiet = dict(log_to_driver=False, include_dashboard=False)
         if self.address:
             env = {k: os.environ[k] for k in PROPAGATED_ENV if k in os.environ}
             try:
                 ray.init(address=self.address, log_to_driver=False, runtime_env={"env_vars": env})
             except ConnectionError as err:
-                raise UserError(f"cannot reach the Ray cluster at {self.address} ({err}); start it with "
+                raise UserError(f"cannot reach the Ray cluster at {self.address} ({err}); start one with "
                                 "`ray start --head` (see docs/grid.md)") from None
         else:
-            count = self.requested_workers or max(1, int((os.cpu_count() or 1) // max(self.execution.cpus_per_worker, 1)))
-            self.requested_workers = count
-            cpus = max(1, round(count * self.execution.cpus_per_worker))
-            ray.init(num_cpus=cpus, **quiet)
+            per_worker = max(self.execution.cpus_per_worker, 1.0)
+            count = self.requested_workers or max(1, int((os.cpu_count() or 1) // per_worker))
+            self.requested_workers = min(count, self.max_workers or count)
+            try:
+                ray.init(num_cpus=max(1, math.ceil(self.requested_workers * self.execution.cpus_per_worker)),
+                         log_to_driver=False, include_dashboard=False)
+            except Exception as err:  # Ray's own startup timeouts, on a machine too busy to meet them
+                if "timed out during startup" not in str(err):
+                    raise
+                raise UserError(f"the local Ray did not start in time ({err}). On a busy machine start it once "
+                                "yourself (`ray start --head --num-cpus N`), then pass --address auto") from None
         self._owns_ray = True
 
     def _start_workers(self, ray) -> None:
-        count = self.requested_workers or self._cluster_capacity(ray)
+        capacity = self._cluster_capacity(ray)
+        count = self.requested_workers or capacity
+        if count > capacity:
+            log.warning("%d workers asked for, but the cluster has room for %d now; starting %d", count, capacity,
+                        capacity)
+            count = capacity
+        count = min(count, self.max_workers or count)
         execution = self.execution
         actor_class = ray.remote(CellWorker).options(
             num_cpus=execution.cpus_per_worker, num_gpus=execution.gpus_per_worker,
@@ -171,15 +185,15 @@ class RayEngine:
         handles = [actor_class.remote(os.getcwd(), threads) for _ in range(count)]
         places = ray.get([handle.where.remote() for handle in handles])
         for index, (handle, place) in enumerate(zip(handles, places)):
-            worker = WorkerInfo(handle=handle, pids=[place["pid"]], **place)
-            self.workers.append(worker)
+            self.workers.append(WorkerInfo(handle=handle, pids=[place["pid"]], **place))
             self.on_event({"event": "worker", "worker": index, **place})
 
     def _cluster_capacity(self, ray) -> int:
+        """Workers the cluster's resources hold at once (GPU-bound when workers ask for GPUs)."""
         resources = ray.cluster_resources()
         if self.execution.gpus_per_worker > 0:
             return max(1, int(resources.get("GPU", 0) // self.execution.gpus_per_worker))
-        return max(1, int(resources.get("CPU", 1) // max(self.execution.cpus_per_worker, 1e-9)))
+        return max(1, int(resources.get("CPU", 1) // self.execution.cpus_per_worker))
 
     def nodes(self) -> list[str]:
         return sorted({w.node for w in self.workers if w.alive})

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,11 +92,23 @@ def load_spec(path: str | Path, results_dir: str | Path | None = None) -> GridSp
         raise UserError(f"grid spec not found: {path}")
     if path.suffix.lower() not in (".toml", ""):
         raise UserError(f"{path}: grid specs are TOML files (spec.toml)")
+    tomllib = _toml_reader()
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: not valid TOML ({err})") from None
     return parse_spec(raw, path, results_dir)
+
+
+def _toml_reader():
+    try:
+        import tomllib  # Python 3.11+
+    except ModuleNotFoundError:
+        try:
+            import tomli as tomllib  # the same parser, from PyPI, for Python 3.10
+        except ModuleNotFoundError:
+            raise UserError("reading grid specs needs Python 3.11+ or `pip install tomli`") from None
+    return tomllib
 
 
 def parse_spec(raw: dict, path: Path, results_dir: str | Path | None = None) -> GridSpec:

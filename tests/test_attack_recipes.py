@@ -52,8 +52,9 @@ def _check_outcomes(record: dict, entries: list[dict]) -> None:
     for entry in entries:
         assert (entry["result"] == "skipped") == (entry["prediction"] != entry["label"])
         assert entry["queries_total"] <= 60
-        if entry["result"] == "successful":
+        if entry["result"] != "skipped":
             assert entry["perturbed_premise"] == entry["premise"]  # NLI: the premise is frozen
+        if entry["result"] == "successful":
             assert entry["perturbed_hypothesis"] != entry["hypothesis"]
             assert entry["perturbed_prediction"] != entry["label"]
             assert 0 < entry["words_perturbed"] and -1.0 <= entry["similarity"] <= 1.0

