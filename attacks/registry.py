@@ -16,6 +16,7 @@ ships with TextAttack is available as "textattack:NAME" (textattack:bae, ...).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -54,7 +55,21 @@ class Recipe:
         if unknown:
             raise UserError(f"recipe {self.name!r} has no parameter {', '.join(unknown)}; "
                             f"its parameters: {', '.join(sorted(self.defaults)) or 'none'}")
+        for key, value in overrides.items():
+            if not _same_kind(self.defaults[key], value):
+                raise UserError(f"recipe {self.name!r}: parameter {key} takes a value like "
+                                f"{self.defaults[key]!r}, got {value!r}")
         return {**self.defaults, **overrides}
+
+
+def _same_kind(default, value) -> bool:
+    """Numbers for numbers (a None default means a number or nothing), booleans for booleans."""
+    def is_number(x):
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    if default is None or is_number(default):
+        return is_number(value)
+    return isinstance(value, type(default))
 
 
 def recipe_from_module(module, source: str) -> Recipe:
@@ -120,17 +135,21 @@ def _env_dirs() -> list[Path]:
 def _directory_recipes(directory: Path) -> list[Recipe]:
     if not directory.is_dir():
         raise UserError(f"recipes directory not found: {directory} (from --recipes-dir or {RECIPES_PATH_ENV})")
-    tag = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:12]
-    found = []
-    for path in sorted(directory.glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        module_name = f"infobench_extra_recipes_{tag}.{path.stem}"
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(spec)
+    return [_file_recipe(str(path), path.stat().st_mtime_ns) for path in sorted(directory.glob("*.py"))
+            if not path.name.startswith("_")]
+
+
+@functools.lru_cache(maxsize=256)
+def _file_recipe(path: str, mtime_ns: int) -> Recipe:
+    """Load a recipe file once per version of it (the registry is rebuilt on every lookup)."""
+    tag = hashlib.sha256(path.encode()).hexdigest()[:12]
+    spec = importlib.util.spec_from_file_location(f"infobench_extra_recipe_{tag}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
         spec.loader.exec_module(module)
-        found.append(recipe_from_module(module, str(path)))
-    return found
+    except (SyntaxError, ImportError) as err:
+        raise UserError(f"cannot load recipe file {path}: {type(err).__name__}: {err}") from None
+    return recipe_from_module(module, path)
 
 
 def _entry_point_recipes() -> list[Recipe]:
@@ -178,9 +197,12 @@ def _textattack_builder(name: str, recipe_class) -> Callable:
         # TextAttack recipes fetch what they need themselves (S3, TF-Hub, the HF hub). Share
         # the located word embedding the way TextAttack shares its own, so recipes built on
         # the counter-fitted vectors use infobench's copy offline (recorded only if used).
+        from benchmark.resources import nltk_downloads_blocked
+
         embedding = resources.share_word_embedding_with_textattack()
         try:
-            attack = recipe_class.build(model_wrapper)
+            with nltk_downloads_blocked():  # e.g. WordSwapWordNet asks for data English does not need
+                attack = recipe_class.build(model_wrapper)
         except (OSError, ImportError, LookupError, ValueError) as err:
             raise UserError(f"TextAttack recipe {name!r} could not load a resource it needs: "
                             f"{type(err).__name__}: {err}. Fix: run where it can download it once, "

@@ -87,6 +87,7 @@ def run_attack_shard(spec: AttackSpec, quiet: bool = False, loaded=None) -> dict
 
 
 def run_attack(spec: AttackSpec, quiet: bool = False) -> dict:
+    """The whole run in this process (what `infobench attack` does without --shard/--merge)."""
     return run_attack_shard(spec, quiet)
 
 

@@ -229,7 +229,8 @@ def _absorb(grid: GridSpec, outcome, owners: dict, run: GridRun) -> None:
         return
     result = outcome.result
     run.tasks.append({"task_id": outcome.task.task_id, "pid": result["pid"], "node": result["node"],
-                      "host": result["host"], "seconds": result["seconds"], "latency_s": outcome.latency_s})
+                      "host": result["host"], "seconds": result["seconds"], "latency_s": outcome.latency_s,
+                      "loads": result["loads"]})
     for relative, text in result["files"].items():
         _adopt(grid.results_dir / relative, text)
     if shard is None:
@@ -336,13 +337,22 @@ def summary_table(run: GridRun, results_dir: Path) -> str:
     text = tabulate(rows, headers=["checkpoint", "kind", "recipe", "dataset", "n", "status", "result"]) + "\n"
     hosts = sorted({w["host"] for w in run.workers})
     nodes = sorted({t["node"] for t in run.tasks})
-    text += (f"\n{len(run.tasks)} tasks on {len(run.workers)} workers, {len(nodes)} node(s) ({', '.join(hosts)}); "
-             f"{len(run.retried)} re-run after a worker died; wall {run.wall_s:.1f}s (Ray start {run.startup_s:.1f}s)\n"
+    text += (f"\n{len(run.tasks)} tasks on {len(run.workers)} worker(s), {len(nodes)} node(s) ({', '.join(hosts)}); "
+             f"{model_loads(run)} checkpoint loads; {len(run.retried)} re-run(s) after a worker died; "
+             f"wall {run.wall_s:.1f}s (Ray start {run.startup_s:.1f}s)\n"
              if run.tasks or run.workers else "\nnothing to run: every record exists\n")
     failed = sum(p.status == "failed" for p in run.plans)
     if failed:
         text += f"{failed} cells failed; rerun the same command to retry them (finished work is kept)\n"
     return text + f"records in {results_dir}/records; `infobench leaderboard --results {results_dir}` picks them up\n"
+
+
+def model_loads(run: GridRun) -> int:
+    """Checkpoint loads over all worker processes (each reports its running count)."""
+    last: dict = {}
+    for task in run.tasks:
+        last[task["pid"]] = max(last.get(task["pid"], 0), task["loads"])
+    return sum(last.values())
 
 
 def _headline(results_dir: Path, rid: str) -> str:

@@ -73,6 +73,7 @@ class CellWorker:
             os.chdir(cwd)  # checkpoint and results paths are relative to it, as on the command line
         self._threads = threads
         self._models: OrderedDict = OrderedDict()
+        self._loads = 0  # checkpoints loaded by this process so far
 
     def where(self) -> dict:
         import socket
@@ -86,7 +87,7 @@ class CellWorker:
 
         started = time.perf_counter()
         result = run_payload(payload, self._load)
-        return {**result, **self.where(), "seconds": time.perf_counter() - started}
+        return {**result, **self.where(), "seconds": time.perf_counter() - started, "loads": self._loads}
 
     def _load(self, checkpoint: str):
         """(model, tokenizer, card), loaded once per worker and kept for the next task."""
@@ -101,6 +102,7 @@ class CellWorker:
         while len(self._models) >= MODELS_PER_WORKER:
             self._models.popitem(last=False)
         loaded = load_checkpoint(checkpoint)
+        self._loads += 1
         if torch.cuda.is_available():
             loaded[0].to("cuda")
         self._models[checkpoint] = loaded
@@ -158,9 +160,11 @@ class RayEngine:
             per_worker = max(self.execution.cpus_per_worker, 1.0)
             count = self.requested_workers or max(1, int((os.cpu_count() or 1) // per_worker))
             self.requested_workers = min(count, self.max_workers or count)
+            quiet = logging.getLogger().getEffectiveLevel() >= logging.WARNING  # `infobench --quiet`
             try:
                 ray.init(num_cpus=max(1, math.ceil(self.requested_workers * self.execution.cpus_per_worker)),
-                         log_to_driver=False, include_dashboard=False)
+                         log_to_driver=False, include_dashboard=False,
+                         logging_level=logging.WARNING if quiet else logging.INFO)
             except Exception as err:  # Ray's own startup timeouts, on a machine too busy to meet them
                 if "timed out during startup" not in str(err):
                     raise

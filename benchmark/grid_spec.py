@@ -1,4 +1,4 @@
-"""The grid spec: a small TOML file naming checkpoints, evaluations and execution settings.
+"""The grid spec: a small TOML (or YAML) file naming checkpoints, evaluations and execution settings.
 
     checkpoints = ["checkpoints/standard-minilm-l6-snli-s42", "infobert-minilm-l6-snli-s42"]
 
@@ -86,18 +86,37 @@ class GridSpec:
 
 
 def load_spec(path: str | Path, results_dir: str | Path | None = None) -> GridSpec:
-    """Read and check a grid spec (TOML); `results_dir` overrides the file's `results`."""
+    """Read and check a grid spec (TOML, or YAML with the same keys); `results_dir` overrides `results`."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"grid spec not found: {path}")
-    if path.suffix.lower() not in (".toml", ""):
-        raise UserError(f"{path}: grid specs are TOML files (spec.toml)")
-    tomllib = _toml_reader()
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: not valid TOML ({err})") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise UserError(f"{path}: not a text file ({err})") from None
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        raw = _read_yaml(text, path)
+    elif suffix == ".toml":
+        tomllib = _toml_reader()
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            raise UserError(f"{path}: not valid TOML ({err})") from None
+    else:
+        raise UserError(f"{path}: a grid spec is a .toml (or .yaml) file")
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: a grid spec is a table of keys (checkpoints, [[evaluate]], [[attack]], ...)")
     return parse_spec(raw, path, results_dir)
+
+
+def _read_yaml(text: str, path: Path):
+    import yaml  # PyYAML comes with transformers and datasets
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise UserError(f"{path}: not valid YAML ({err})") from None
 
 
 def _toml_reader():
@@ -107,7 +126,7 @@ def _toml_reader():
         try:
             import tomli as tomllib  # the same parser, from PyPI, for Python 3.10
         except ModuleNotFoundError:
-            raise UserError("reading grid specs needs Python 3.11+ or `pip install tomli`") from None
+            raise UserError("reading TOML grid specs needs Python 3.11+ or `pip install tomli`") from None
     return tomllib
 
 
@@ -121,7 +140,7 @@ def parse_spec(raw: dict, path: Path, results_dir: str | Path | None = None) -> 
     if len(set(checkpoints)) != len(checkpoints):
         raise UserError(f"{where}: a checkpoint is listed twice in `checkpoints`")
     cards = _read_cards(checkpoints, where)
-    execution = _execution(raw.get("execution", {}), where)
+    execution = _execution(raw.get("execution") or {}, where)
     entries = _entries(raw, "evaluate", where) + _entries(raw, "attack", where)
     if not entries:
         raise UserError(f"{where}: nothing to run: add an [[evaluate]] or [[attack]] table")
@@ -147,8 +166,8 @@ def _locate_checkpoint(text: str, checkpoints_dir: Path, where: str) -> str:
     known = sorted(p.name for p in checkpoints_dir.iterdir() if p.is_dir()) if checkpoints_dir.is_dir() else []
     close = difflib.get_close_matches(Path(text).name, known, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
-    raise UserError(f"{where}: checkpoint {text!r} not found (looked for the folder {text} and "
-                    f"{by_id}).{hint}")
+    looked = f"the folder {text}" + ("" if "/" in text else f" and {by_id}")
+    raise UserError(f"{where}: checkpoint {text!r} not found (looked for {looked}).{hint}")
 
 
 def _read_cards(checkpoints: list[str], where: str) -> dict:
@@ -195,7 +214,7 @@ def _execution(table, where: str) -> Execution:
 # ---- evaluations ------------------------------------------------------------------------------
 
 def _entries(raw: dict, kind: str, where: str) -> list[tuple[str, int, dict]]:
-    tables = raw.get(kind, [])
+    tables = raw.get(kind) or []
     if isinstance(tables, dict):
         tables = [tables]
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
@@ -208,12 +227,13 @@ def _cells(kind: str, table: dict, checkpoints, cards, recipes_dirs, where: str)
     default_dataset = "snli-test" if kind == "attack" else None
     datasets = _strings(table.get("dataset", default_dataset), f"{where} dataset", required=True)
     seeds = [_int(s, f"{where} seed", minimum=0) for s in _list(table.get("seed", 0))]
-    n = _int(table["n"], f"{where} n", minimum=1) if "n" in table else None
+    n = _int(table["n"], f"{where} n", minimum=1) if table.get("n") is not None else None
     recipes, budget, params = [None], None, {}
     if kind == "attack":
         recipes = _strings(table.get("recipe"), f"{where} recipe", required=True)
-        budget = _int(table["query_budget"], f"{where} query_budget", minimum=1) if "query_budget" in table else None
-        params = table.get("params", {})
+        budget = (_int(table["query_budget"], f"{where} query_budget", minimum=1)
+                  if table.get("query_budget") is not None else None)
+        params = table.get("params") or {}
         if not isinstance(params, dict):
             raise UserError(f"{where} params must be a table, e.g. params = {{ min_cos_sim = 0.7 }}")
         for recipe in recipes:

@@ -82,6 +82,11 @@ def load_results(results_dir: Path) -> RecordSet:
         raise UserError(f"no results directory at {results_dir} (pass --results DIR)")
     found = RecordSet()
     measured = _read_folder(results_dir / "records", _load_measured, found)
+    # A shard record covers part of a sample; only the merged record belongs on the board.
+    shards = [r for r in measured if r["evaluation"].get("shard")]
+    for record in shards:
+        log.info("leaving out shard record %s (merge the shards for the full run)", record["record_id"])
+    measured = [r for r in measured if not r["evaluation"].get("shard")]
     found.records, found.superseded = newest_per_evaluation(measured)
     found.reported = sorted(_read_folder(results_dir / "reported", _load_reported, found),
                             key=lambda doc: doc["reported_id"])

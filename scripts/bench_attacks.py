@@ -27,7 +27,6 @@ import logging
 import pstats
 import sys
 import time
-from collections import OrderedDict
 from pathlib import Path
 
 log = logging.getLogger("bench_attacks")
@@ -143,7 +142,6 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from attacks.registry import RecipeResources
     from benchmark import data as data_registry
-    from benchmark.attack_runner import attack_one
     from benchmark.resources import import_textattack
     from models.checkpoint import load_checkpoint
 
@@ -163,25 +161,27 @@ def main(argv=None) -> int:
         for attack in (stock_attack, context["attack"]):
             _limit_sentence_encoder_threads(attack, args.threads)
     profiler = cProfile.Profile() if args.profile else None
-    totals = {"stock": 0.0, "infobench": 0.0}
-    queries = {"stock": 0, "infobench": 0}
+    sides = {"stock": lambda example, index, label: run_stock(stock_attack, example, label, textattack),
+             "infobench": lambda example, index, label: run_infobench(context, index, profiler)}
+    totals, queries, mismatches = alternate(sides, loaded, indices, card["label_names"])
+    report(args, len(indices), totals, queries, stock_timer.seconds, wrapper, mismatches)
+    if profiler:
+        print_profile(profiler)
+    return 1 if mismatches else 0
+
+
+def alternate(sides: dict, loaded, indices: list[int], label_names) -> tuple[dict, dict, list]:
+    """Each example through both sides, in alternating order; totals, query counts, differing outcomes."""
+    totals = {side: 0.0 for side in sides}
+    queries = {side: 0 for side in sides}
     mismatches = []
     for position, index in enumerate(indices):
         example = loaded.examples[index]
-        label = card["label_names"].index(example["label"])
+        label = label_names.index(example["label"])
         outcomes = {}
-        for side in (("stock", "infobench") if position % 2 == 0 else ("infobench", "stock")):
+        for side in (list(sides) if position % 2 == 0 else list(sides)[::-1]):
             started = time.perf_counter()
-            if side == "stock":
-                outcomes[side] = run_stock(stock_attack, example, label, textattack)
-            else:
-                if profiler:
-                    profiler.enable()
-                entry = attack_one(context, index)
-                if profiler:
-                    profiler.disable()
-                outcomes[side] = {"result": _entry_type(entry), "perturbed": _entry_text(entry),
-                                  "queries": entry["queries_total"]}
+            outcomes[side] = sides[side](example, index, label)
             totals[side] += time.perf_counter() - started
             queries[side] += outcomes[side]["queries"]
         if outcomes["stock"] != outcomes["infobench"]:
@@ -189,10 +189,20 @@ def main(argv=None) -> int:
         log.info("[%d/%d] example %d: %s (%d queries)  stock %.1fs  infobench %.1fs", position + 1, len(indices),
                  index, outcomes["infobench"]["result"], outcomes["infobench"]["queries"], totals["stock"],
                  totals["infobench"])
-    report(args, len(indices), totals, queries, stock_timer.seconds, wrapper, mismatches)
+    return totals, queries, mismatches
+
+
+def run_infobench(context: dict, index: int, profiler) -> dict:
+    from benchmark.attack_runner import attack_one
+
     if profiler:
-        print_profile(profiler)
-    return 1 if mismatches else 0
+        profiler.enable()
+    try:
+        entry = attack_one(context, index)
+    finally:
+        if profiler:
+            profiler.disable()
+    return {"result": _entry_type(entry), "perturbed": _entry_text(entry), "queries": entry["queries_total"]}
 
 
 def _entry_type(entry: dict) -> str:

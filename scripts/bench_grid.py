@@ -32,7 +32,8 @@ def main() -> int:
     parser.add_argument("--budget", type=int, default=100, help="PWWS query budget")
     parser.add_argument("--eval-n", type=int, default=200, help="clean-accuracy sample per checkpoint")
     parser.add_argument("--shard-size", type=int, default=4)
-    parser.add_argument("--out", type=Path, default=None, help="folder for results and the report (default: a temp dir)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for results and the report (default: a temp dir)")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-grid-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -66,7 +67,7 @@ def write_spec(args, folder: Path, workers: int) -> Path:
 
 
 def timed_run(args, out: Path, name: str, workers: int, address=None, on_event=None) -> dict:
-    from benchmark.grid import load_grid, run_grid
+    from benchmark.grid import load_grid, model_loads, run_grid
 
     started = time.perf_counter()
     grid, plans = load_grid(write_spec(args, out / name, workers))
@@ -76,7 +77,7 @@ def timed_run(args, out: Path, name: str, workers: int, address=None, on_event=N
     busy = sum(t["seconds"] for t in run.tasks)
     return {"wall_s": round(wall, 1), "ray_start_and_workers_s": round(run.startup_s, 1), "tasks": len(run.tasks),
             "workers": len(run.workers), "nodes": len({t["node"] for t in run.tasks}),
-            "task_seconds_total": round(busy, 1),
+            "task_seconds_total": round(busy, 1), "checkpoint_loads": model_loads(run),
             "per_task_overhead_s_mean": round(statistics.mean(overheads), 3) if overheads else None,
             "per_task_overhead_s_max": round(max(overheads), 3) if overheads else None,
             "retried": run.retried, "failed": [p.record_ids[-1] for p in plans if p.status == "failed"],

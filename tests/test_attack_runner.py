@@ -149,6 +149,7 @@ def test_shards_merge_into_the_single_process_record(finetuned, uninterrupted, t
     (["--recipe", "pwws", "--dataset", "snli-tset"], "unknown dataset 'snli-tset'"),
     (["--recipe", "pwws", "--shard", "2/2"], "0 <= i < N"),
     (["--recipe", "pwws", "--param", "window=3"], "no parameter window"),
+    (["--recipe", "textfooler", "--param", "min_cos_sim=high"], "takes a value like 0.5, got 'high'"),
 ])
 def test_bad_input_is_one_clear_message_and_exit_2(finetuned, tmp_path, run_cli, args, message):
     code, out, err = run_cli("attack", str(finetuned), *args, "-n", "2", "--results", str(tmp_path))

@@ -7,8 +7,11 @@ loses a worker to SIGKILL in the middle of a shard. Checkpoints are tiny random 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import re
 import shutil
 import signal
 import threading
@@ -33,7 +36,8 @@ query_budget = 30
 """
 
 
-def write_spec(path: Path, checkpoints, results: Path, body: str = CELLS, workers: int = 2, shard_size: int = 3) -> Path:
+def write_spec(path: Path, checkpoints, results: Path, body: str = CELLS, workers: int = 2,
+               shard_size: int = 3) -> Path:
     head = (f"checkpoints = {json.dumps([str(c) for c in checkpoints])}\nresults = {json.dumps(str(results))}\n\n"
             f"[execution]\nworkers = {workers}\nshard_size = {shard_size}\nmax_retries = 2\n")
     path.write_text(head + body, encoding="utf-8")
@@ -99,14 +103,19 @@ def local_grid(tiny_checkpoints, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("local-grid")
     spec = write_spec(folder / "spec.toml", tiny_checkpoints, folder / "results")
-    started = time.perf_counter()
-    assert main(["--quiet", "grid", str(spec)]) == 0
-    return spec, folder / "results", time.perf_counter() - started
+    summary = io.StringIO()
+    with contextlib.redirect_stdout(summary):
+        assert main(["--quiet", "grid", str(spec)]) == 0
+    return spec, folder / "results", summary.getvalue()
 
 
 def test_local_two_worker_grid_writes_the_single_commands_records(local_grid, reference, run_cli):
-    _, results, _ = local_grid
+    _, results, summary = local_grid
     assert_same_records(results, reference)
+    # 6 tasks (2 evaluations, 2 x 2 attack shards) on 2 workers: a model is loaded per worker, not per task.
+    tasks, workers, loads = map(int, re.search(r"(\d+) tasks on (\d+) worker\(s\).*?(\d+) checkpoint loads",
+                                               summary).groups())
+    assert (tasks, workers) == (6, 2) and 2 <= loads <= 4, summary
     code, out, err = run_cli("leaderboard", "--results", str(results), "--format", "csv")
     assert code == 0 and "test-grid-tiny-a" in out and "test-grid-tiny-b" in out, err
 
@@ -138,6 +147,19 @@ def test_dry_run_lists_cells_and_what_exists(tiny_checkpoints, reference, tmp_pa
                                                    ("tiny-a", "attack", "todo"), ("tiny-b", "attack", "todo")]
     assert "4 cells: 1 done, 3 to run" in out
     assert sorted(p.name for p in (results / "records").iterdir()) == sorted(done)  # nothing ran
+
+
+def test_a_yaml_spec_plans_the_same_cells(tiny_checkpoints, tmp_path, run_cli):
+    toml_spec = write_spec(tmp_path / "spec.toml", tiny_checkpoints, tmp_path / "results")
+    yaml_spec = tmp_path / "spec.yaml"
+    yaml_spec.write_text(
+        f"checkpoints: {json.dumps([str(c) for c in tiny_checkpoints])}\n"
+        f"results: {json.dumps(str(tmp_path / 'results'))}\n"
+        "execution: {workers: 2, shard_size: 3, max_retries: 2}\n"
+        "evaluate:\n  - {dataset: snli-test, n: 4}\n"
+        "attack:\n  - {recipe: pwws, dataset: snli-test, n: 6, seed: 3, query_budget: 30}\n", encoding="utf-8")
+    outputs = [run_cli("grid", str(spec), "--dry-run") for spec in (toml_spec, yaml_spec)]
+    assert outputs[0][0] == 0 and outputs[0] == outputs[1]
 
 
 @pytest.fixture(scope="module")

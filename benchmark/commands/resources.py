@@ -18,6 +18,8 @@ def register(subparsers) -> None:
     build.add_argument("--vocab-size", type=int, help="most frequent GloVe words kept (default 65713, as paragramcf)")
     build.add_argument("--heldout-words", type=int, help="words kept out of the attract set for the report (default 2000)")
     build.add_argument("--output", help="folder to write (default: the substitute folder `infobench doctor` shows)")
+    build.add_argument("--if-missing", action="store_true",
+                       help="do nothing when a complete substitute is already there (for scripts)")
     build.set_defaults(handler=run_build)
     show = actions.add_parser("show", help="print the substitute's quality report again")
     show.add_argument("--path", help="embedding folder (default: the substitute folder)")
@@ -30,15 +32,18 @@ def run_build(args) -> int:
     from benchmark.counterfit import NEIGHBOURS_FILE, CounterfitConfig, build_substitute
     from benchmark.data import DATA_ENV, data_root
     from benchmark.errors import UserError
-    from benchmark.resources import substitute_embedding_dir
+    from benchmark.resources import SUBSTITUTE_METADATA, substitute_embedding_dir
 
+    output = Path(args.output) if args.output else substitute_embedding_dir()
+    if args.if_missing and (output / SUBSTITUTE_METADATA).is_file():
+        sys.stdout.write(f"substitute paragramcf already built at {output}\n")
+        return 0
     root = data_root()
     if root is None:
         raise UserError(f"{DATA_ENV} is not set: the build needs {NEIGHBOURS_FILE} under it")
     overrides = {name: value for name, value in (("epochs", args.epochs), ("vocab_size", args.vocab_size),
                                                   ("heldout_words", args.heldout_words)) if value is not None}
     config = CounterfitConfig(seed=args.seed, **overrides)
-    output = Path(args.output) if args.output else substitute_embedding_dir()
     report = build_substitute(config, output, root / NEIGHBOURS_FILE, quiet=args.quiet)
     sys.stdout.write(f"substitute paragramcf written to {output}\n\n{format_report(report)}")
     return 0
