@@ -101,8 +101,12 @@ def verify_weights(ckpt_dir: str | Path, card: dict) -> None:
                         "(truncated or modified weights)")
 
 
-def load_checkpoint(ckpt_dir: str | Path, verify: bool = True):
-    """(model in eval mode, fast tokenizer, card). Safetensors only; no remote code."""
+def load_checkpoint(ckpt_dir: str | Path, verify: bool = True, attn_implementation: str | None = None):
+    """(model in eval mode, fast tokenizer, card). Safetensors only; no remote code.
+
+    `attn_implementation` defaults to transformers' choice (sdpa, fast for inference); pass
+    "eager" to get the exact arithmetic training used.
+    """
     import transformers
     from safetensors import SafetensorError
 
@@ -113,7 +117,8 @@ def load_checkpoint(ckpt_dir: str | Path, verify: bool = True):
         verify_weights(ckpt_dir, card)
     try:
         model = model_class(card["task"]).from_pretrained(str(ckpt_dir), use_safetensors=True,
-                                                          trust_remote_code=False)
+                                                          trust_remote_code=False,
+                                                          attn_implementation=attn_implementation)
     except (SafetensorError, OSError, ValueError) as err:
         raise UserError(f"{ckpt_dir}: cannot load weights ({err})") from None
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(ckpt_dir), use_fast=True)

@@ -72,14 +72,14 @@ def test_checkpoint_round_trip_reproduces_logits_exactly(tiny_backbone, tmp_path
             "label_names": ["entailment", "neutral", "contradiction"], "method": "standard",
             "hyperparameters": {"max_length": 64}, "seed": 0}
     save_checkpoint(model, tokenizer, card, tmp_path / "ckpt")
-    loaded, _, loaded_card = load_checkpoint(tmp_path / "ckpt")
+    loaded, _, loaded_card = load_checkpoint(tmp_path / "ckpt", attn_implementation="eager")
     with torch.no_grad():
         assert torch.equal(model(**enc).logits, loaded(**enc).logits)
     assert len(loaded_card["weights_sha256"]) == 64
 
 
-def _train_cmd(backbone, output, *extra):
-    return [sys.executable, "-m", "benchmark.cli", "--quiet", "train", "--method", "infobert", "--backbone",
+def _train_cmd(backbone, output, *extra, quiet=True):
+    return [sys.executable, "-m", "benchmark.cli", *(["--quiet"] if quiet else []), "train", "--method", "infobert", "--backbone",
             backbone, "--max-train", "96", "--batch-size", "16", "--epochs", "2", "--max-dev", "32",
             "--save-every", "2", "--max-length", "48", "--output", str(output), *extra]
 
@@ -105,7 +105,7 @@ def test_resume_after_kill_continues_at_the_saved_step_and_matches(tiny_backbone
     proc.wait()
     saved = _saved_step(killed)
     assert 4 <= saved < 12 and not (killed / "card.json").exists()
-    done = subprocess.run(_train_cmd(tiny_backbone, killed, "--resume"), env=env, cwd=REPO, timeout=300,
+    done = subprocess.run(_train_cmd(tiny_backbone, killed, "--resume", quiet=False), env=env, cwd=REPO, timeout=300,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert f"resuming {killed} at step {saved} of 12" in done.stderr
