@@ -30,7 +30,7 @@ def standard_step(model, batch: dict, ctx: StepContext) -> dict:
     """Plain fine-tuning: task loss, one backward."""
     loss = model(**batch).loss
     ctx.accelerator.backward(loss)
-    return {"task_loss": float(loss)}
+    return {"task_loss": float(loss.detach())}
 
 
 def adversarial_step(model, batch: dict, ctx: StepContext) -> dict:

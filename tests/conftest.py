@@ -46,3 +46,35 @@ def run_cli(monkeypatch, capsys):
         return code, out.out, out.err
 
     return _run
+
+
+def loss_before_and_after_steps(method: str, cfg, model, batch, steps: int = 6):
+    """Run `steps` optimizer steps of a training method on one batch: (loss before, loss after, last figures).
+
+    Shared by the NLI and QA method tests so both drive the real step the same way.
+    """
+    import torch
+    from accelerate import Accelerator
+
+    from models.methods import METHODS, StepContext
+    from models.training import build_regularizers
+
+    regs = build_regularizers(cfg, model)
+    assert bool(regs) == (method == "infobert")
+    params = list(model.parameters()) + [p for r in regs.values() for p in r.parameters()]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr)
+    ctx = StepContext(hp=cfg, accelerator=Accelerator(cpu=True), **regs)
+
+    def eval_loss():
+        model.eval()
+        with torch.no_grad():
+            return float(model(**batch).loss)
+
+    before = eval_loss()
+    figures = {}
+    for _ in range(steps):
+        model.train()
+        figures = METHODS.get(method).step(model, batch, ctx)
+        optimizer.step()
+        optimizer.zero_grad()
+    return before, eval_loss(), figures

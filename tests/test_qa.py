@@ -5,6 +5,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from conftest import loss_before_and_after_steps
 import torch
 
 from benchmark.errors import UserError
@@ -161,34 +163,14 @@ def _qa_batch(tokenizer, n=8):
 
 @pytest.mark.parametrize("method", ["standard", "freelb", "infobert"])
 def test_a_few_steps_of_each_method_lower_the_span_loss(method, tiny_backbone, data_root):
-    from accelerate import Accelerator
-
     from models.backbones import build_task_model
-    from models.methods import METHODS, StepContext
-    from models.training import build_regularizers
 
     torch.manual_seed(0)
     cfg = resolve_config(method, "squad", {"batch_size": 8, "lr": 1e-3, "max_length": 96})
     model, tokenizer = build_task_model(tiny_backbone, "qa", cfg.hidden_dropout, cfg.attention_dropout)
     batch = _qa_batch(tokenizer)
-    regs = build_regularizers(cfg, model)
-    assert bool(regs) == (method == "infobert")
-    params = list(model.parameters()) + [p for r in regs.values() for p in r.parameters()]
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr)
-    ctx = StepContext(hp=cfg, accelerator=Accelerator(cpu=True), **regs)
-
-    def eval_loss():
-        model.eval()
-        with torch.no_grad():
-            return float(model(**batch).loss)
-
-    before = eval_loss()
-    for _ in range(6):
-        model.train()
-        figures = METHODS.get(method).step(model, batch, ctx)
-        optimizer.step()
-        optimizer.zero_grad()
-    assert eval_loss() < before - 0.2
+    before, after, figures = loss_before_and_after_steps(method, cfg, model, batch)
+    assert after < before - 0.2
     if method == "infobert":
         assert figures["ib"] > 0 and figures["af_lower_bound"] != 0
 

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from conftest import loss_before_and_after_steps
 import torch
 
 from models.config import resolve_config
@@ -28,34 +30,14 @@ def _snli_batch(tokenizer, n=16):
 
 @pytest.mark.parametrize("method", ["standard", "freelb", "infobert"])
 def test_a_few_steps_of_each_method_lower_the_loss(method, data_root):
-    from accelerate import Accelerator
-
     from models.backbones import build_task_model
-    from models.methods import METHODS, StepContext
-    from models.training import build_regularizers
 
     torch.manual_seed(0)
     cfg = resolve_config(method, "snli", {"batch_size": 8, "lr": 1e-4})
     model, tokenizer = build_task_model("minilm-l6", "nli", 0.1, 0.0)
     batch = _snli_batch(tokenizer)
-    regs = build_regularizers(cfg, model)
-    assert bool(regs) == (method == "infobert")
-    params = list(model.parameters()) + [p for r in regs.values() for p in r.parameters()]
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr)
-    ctx = StepContext(hp=cfg, accelerator=Accelerator(cpu=True), **regs)
-
-    def eval_loss():
-        model.eval()
-        with torch.no_grad():
-            return float(model(**batch).loss)
-
-    before = eval_loss()
-    for _ in range(6):
-        model.train()
-        figures = METHODS.get(method).step(model, batch, ctx)
-        optimizer.step()
-        optimizer.zero_grad()
-    assert eval_loss() < before - 0.05
+    before, after, figures = loss_before_and_after_steps(method, cfg, model, batch)
+    assert after < before - 0.05
     if method == "infobert":
         assert figures["ib"] > 0 and figures["af_lower_bound"] != 0
 
