@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from attack_helpers import finetuned_checkpoint, untrained_checkpoint
+from kill_helpers import kill_at_progress_points, random_kill_points
 
 REPO = Path(__file__).resolve().parents[1]
 ARGS = ["--recipe", "pwws", "--dataset", "snli-test", "-n", "5", "--seed", "7", "--query-budget", "40"]
@@ -51,7 +49,14 @@ def _without_seconds(lines: list[dict]) -> list[dict]:
     return [{k: v for k, v in line.items() if k not in ("seconds", "header")} for line in lines]
 
 
-def test_resume_after_sigkill_equals_the_uninterrupted_run(finetuned, uninterrupted, tmp_path, run_cli):
+def _attacked_examples(log: Path) -> int:
+    try:
+        return max(log.read_bytes().count(b"\n") - 1, 0)  # the first line is the header
+    except OSError:
+        return 0
+
+
+def test_killed_three_times_resumes_to_the_uninterrupted_run(finetuned, uninterrupted, tmp_path, run_cli):
     from benchmark.records import strip_volatile
 
     reference, reference_results = uninterrupted
@@ -59,18 +64,10 @@ def test_resume_after_sigkill_equals_the_uninterrupted_run(finetuned, uninterrup
     log = results / "records" / (reference["record_id"] + ".examples.jsonl")
     command = [sys.executable, "-m", "benchmark.cli", "--quiet", "attack", str(finetuned), *ARGS,
                "--results", str(results)]
-    process = subprocess.Popen(command, cwd=REPO, env=os.environ.copy(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and process.poll() is None:
-        if log.is_file() and len(log.read_bytes().splitlines()) >= 2:  # the header and one example
-            break
-        time.sleep(0.05)
-    assert process.poll() is None, f"finished before it could be killed: {process.stderr.read().decode()[-2000:]}"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    logged = len(log.read_bytes().splitlines()) - 1
-    assert 1 <= logged < 5
+    points = random_kill_points(seed=3, low=1, high=5, kills=3)
+    seen = kill_at_progress_points(command, lambda: _attacked_examples(log), points, seed=3, cwd=REPO,
+                                   env=os.environ.copy())
+    assert all(done >= point for done, point in zip(seen, points)) and seen[-1] < 5, seen
     with open(log, "ab") as handle:  # and a line torn by the crash, as a kill mid-write leaves it
         handle.write(b'{"index": 99, "id": "torn')
 

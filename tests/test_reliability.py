@@ -2,16 +2,15 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from benchmark import records
 from benchmark.errors import UserError
+from kill_helpers import kill_at_progress_points, random_kill_points
 from models.checkpoint import load_checkpoint, save_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,18 +85,22 @@ def _evaluate_cmd(ckpt, results):
             "-n", "1500", "--results", str(results)]
 
 
-def test_evaluation_killed_mid_run_resumes_to_the_same_record(tiny_checkpoint, tmp_path, data_root):
+def _logged_lines(log: Path) -> int:
+    try:
+        return log.read_bytes().count(b"\n")
+    except OSError:
+        return 0
+
+
+def test_evaluation_killed_three_times_resumes_to_the_same_record(tiny_checkpoint, tmp_path, data_root):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     subprocess.run(_evaluate_cmd(tiny_checkpoint, tmp_path / "straight"), check=True, env=env, timeout=600)
     rid = "tiny-nli__evaluate__snli-test__n1500-s0"
     log = records.example_log_path(tmp_path / "killed", rid)
-    proc = subprocess.Popen(_evaluate_cmd(tiny_checkpoint, tmp_path / "killed"), env=env)
-    while proc.poll() is None and (not log.exists() or log.stat().st_size == 0):
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    logged_before = len(log.read_text().splitlines())
-    assert 0 < logged_before < 1500, "the kill must land mid-run"
+    points = random_kill_points(seed=6, low=1, high=1400, kills=3)
+    seen = kill_at_progress_points(_evaluate_cmd(tiny_checkpoint, tmp_path / "killed"), lambda: _logged_lines(log),
+                                   points, seed=6, env=env)
+    assert all(logged >= point for logged, point in zip(seen, points)) and seen[-1] < 1500, seen
     with open(log, "a") as handle:  # a torn half line, as a crash mid-append leaves it
         handle.write('{"index": 99999, "corr')
     subprocess.run(_evaluate_cmd(tiny_checkpoint, tmp_path / "killed"), check=True, env=env, timeout=600)

@@ -2,15 +2,14 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import loss_before_and_after_steps
+from kill_helpers import kill_at_progress_points, random_kill_points
 import torch
 
 from models.config import resolve_config
@@ -74,23 +73,20 @@ def _saved_step(output: Path) -> int:
         return 0
 
 
-def test_resume_after_kill_continues_at_the_saved_step_and_matches(tiny_backbone, tmp_path, data_root):
+def test_killed_three_times_at_random_steps_resumes_to_the_unbroken_result(tiny_backbone, tmp_path, data_root):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     straight = tmp_path / "straight"
     subprocess.run(_train_cmd(tiny_backbone, straight), check=True, env=env, cwd=REPO, timeout=300)
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_train_cmd(tiny_backbone, killed), env=env, cwd=REPO)
-    deadline = time.time() + 240
-    while _saved_step(killed) < 4 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    saved = _saved_step(killed)
-    assert 4 <= saved < 12 and not (killed / "card.json").exists()
+    points = random_kill_points(seed=2, low=1, high=11, kills=3)
+    seen = kill_at_progress_points(_train_cmd(tiny_backbone, killed, "--resume"), lambda: _saved_step(killed),
+                                   points, seed=2, env=env, cwd=REPO)
+    assert all(saved >= point for saved, point in zip(seen, points)) and seen[-1] < 12
+    assert not (killed / "card.json").exists()
     done = subprocess.run(_train_cmd(tiny_backbone, killed, "--resume", quiet=False), env=env, cwd=REPO, timeout=300,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert f"resuming {killed} at step {saved} of 12" in done.stderr
+    assert f"resuming {killed} at step {seen[-1]} of 12" in done.stderr
     straight_card = json.loads((straight / "card.json").read_text())
     resumed_card = json.loads((killed / "card.json").read_text())
     assert resumed_card["weights_sha256"] == straight_card["weights_sha256"]
