@@ -43,6 +43,15 @@ def test_anchor_selection_keeps_exactly_the_rank_window(n, c_low, c_high):
     assert len(anchors) == math.ceil(c_high * n) - math.ceil(c_low * n)
 
 
+def test_critic_scores_are_the_critic_applied_to_each_concatenated_pair():
+    torch.manual_seed(4)
+    critic = InfoNCECritic(6, 5)
+    x, y = torch.randn(7, 6), torch.randn(7, 5)
+    by_pair = torch.stack([torch.stack([critic.net(torch.cat([x[j], y[i]])).squeeze() for i in range(7)])
+                           for j in range(7)])
+    assert torch.allclose(critic.scores(x, y), by_pair, atol=1e-6)
+
+
 def test_infonce_bound_never_exceeds_log_m():
     torch.manual_seed(1)
     critic = InfoNCECritic(6, 6)
