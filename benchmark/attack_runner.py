@@ -99,7 +99,7 @@ def merge_attack_logs(spec: AttackSpec, shard_count: int) -> dict:
     headers, entries = [], {}
     for index in range(shard_count):
         shard_spec = replace(spec, shard=(index, shard_count))
-        path = records.example_log_path(spec.results_dir, _record_id(card, shard_spec, _recipe_name(spec)))
+        path = records.example_log_path(spec.results_dir, attack_record_id(card, shard_spec, _recipe_name(spec)))
         lines = list(read_jsonl_log(path))
         if not lines or HEADER_KEY not in lines[0]:
             raise UserError(f"shard {index}/{shard_count}: no log at {path}; run that shard first")
@@ -110,7 +110,7 @@ def merge_attack_logs(spec: AttackSpec, shard_count: int) -> dict:
         headers.append(header)
         entries.update({e["index"]: e for e in lines[1:]})
     common = _check_shard_headers(headers)
-    rid = _record_id(card, replace(spec, shard=None), common["recipe"]["name"])
+    rid = attack_record_id(card, replace(spec, shard=None), common["recipe"]["name"])
     if common["record_id"] != rid:
         raise UserError(f"shard logs were made for {common['record_id']}, not {rid}")
     ordered = [entries[i] for i in sorted(entries)]
@@ -139,7 +139,7 @@ def _plan(spec: AttackSpec) -> dict:
     shard_indices = indices if spec.shard is None else indices[spec.shard[0]::spec.shard[1]]
     if not shard_indices:
         raise UserError(f"shard {spec.shard[0]}/{spec.shard[1]} of {len(indices)} examples is empty; use fewer shards")
-    rid = _record_id(card, spec, recipe.name)
+    rid = attack_record_id(card, spec, recipe.name)
     log_path = records.example_log_path(spec.results_dir, rid)
     return {"card": card, "recipe": recipe, "params": params, "loaded": loaded, "indices": indices,
             "shard_indices": shard_indices, "record_id": rid, "log_path": log_path,
@@ -173,7 +173,8 @@ def _recipe_name(spec: AttackSpec) -> str:
     return get_recipe(spec.recipe, list(spec.recipes_dirs)).name
 
 
-def _record_id(card: dict, spec: AttackSpec, recipe_name: str) -> str:
+def attack_record_id(card: dict, spec: AttackSpec, recipe_name: str) -> str:
+    """The record id of an attack run (shards get their own ids; the grid uses this to skip finished cells)."""
     n = spec.n if spec.n is not None else "all"
     suffix = f"{recipe_name}-n{n}-s{spec.seed}"
     if spec.query_budget is not None:
@@ -325,7 +326,7 @@ def _header(spec, plan, attack, resources, similarity: dict, device: str) -> dic
     loaded, indices, shard_indices = plan["loaded"], plan["indices"], plan["shard_indices"]
     used = resources.used()
     return {
-        "record_id": _record_id(plan["card"], replace(spec, shard=None), plan["recipe"].name),
+        "record_id": attack_record_id(plan["card"], replace(spec, shard=None), plan["recipe"].name),
         "weights_sha256": plan["card"]["weights_sha256"], "label_names": list(plan["card"]["label_names"]),
         "dataset": loaded.name, "source": loaded.source, "n_available": len(loaded),
         "sample": {"n": len(indices), "seed": spec.seed, "indices_sha256": _sha256_json(indices)},

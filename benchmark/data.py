@@ -176,7 +176,12 @@ def _load_local(spec: DatasetSpec, path: Path) -> LoadedDataset:
 def _load_hub(spec: DatasetSpec) -> LoadedDataset:
     import datasets  # slow import: only where a hub set is read
 
-    hub = datasets.load_dataset(spec.hub_id, spec.hub_config, split=spec.hub_split)
+    try:
+        hub = datasets.load_dataset(spec.hub_id, spec.hub_config, split=spec.hub_split)
+    except (OSError, ValueError) as err:  # ConnectionError and DatasetNotFoundError are OSErrors
+        raise UserError(f"{spec.name}: cannot read {spec.hub_id} from the Hugging Face hub "
+                        f"({type(err).__name__}: {str(err)[:300]}). Offline, set {DATA_ENV} to a folder "
+                        "laid out as docs/resources.md describes.") from None
     skipped: Counter = Counter()
     if spec.task == "qa":
         from benchmark.squad_format import squad_example

@@ -30,7 +30,7 @@ def evaluate(ckpt: Path, dataset: str, n: int | None, seed: int, results_dir: Pa
     written = [evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch_size, quiet)
                for name in names]
     if len(names) > 1:
-        written.append(_combined_record(dataset, written, card, ckpt, results_dir))
+        written.append(combined_record(dataset, written, card, ckpt, results_dir))
     return written
 
 
@@ -116,7 +116,7 @@ def _indices_hash(indices: list[int]) -> str:
     return hashlib.sha256(json.dumps(indices).encode()).hexdigest()
 
 
-def _combined_record(group: str, parts: list[dict], card, ckpt, results_dir: Path) -> dict:
+def combined_record(group: str, parts: list[dict], card, ckpt, results_dir: Path) -> dict:
     """One record over all members of a group (e.g. ANLI R1-R3), with each member's accuracy too."""
     n = sum(p["counts"]["n"] for p in parts)
     correct = sum(p["counts"]["correct"] for p in parts)

@@ -91,12 +91,12 @@ def attack_spec(grid: GridSpec, cell: Cell, shard=None):
 
 def _plan_attack(grid: GridSpec, cell: Cell, dataset) -> CellPlan:
     from attacks.registry import get_recipe
-    from benchmark.attack_runner import _record_id
+    from benchmark.attack_runner import attack_record_id
     from benchmark.data import sample_indices
 
     card = grid.cards[cell.checkpoint]
     recipe = get_recipe(cell.recipe, list(grid.recipes_dirs)).name
-    rid = _record_id(card, attack_spec(grid, cell), recipe)
+    rid = attack_record_id(card, attack_spec(grid, cell), recipe)
     total = len(sample_indices(len(dataset(cell.dataset)), cell.n, cell.seed))
     if _record_exists(grid, rid, card):
         return CellPlan(cell, [rid], n=total, done=total, status="done")
@@ -106,7 +106,7 @@ def _plan_attack(grid: GridSpec, cell: Cell, dataset) -> CellPlan:
     else:
         shards = []
         for index in range(count):
-            shard_rid = _record_id(card, attack_spec(grid, cell, (index, count)), recipe)
+            shard_rid = attack_record_id(card, attack_spec(grid, cell, (index, count)), recipe)
             size = len(range(index, total, count))
             shards.append(ShardPlan(index, count, size, _logged(grid, shard_rid, size), shard_rid))
     done = sum(s.done for s in shards)

@@ -41,7 +41,7 @@ def _run_evaluate(payload: dict, loaded) -> dict:
                                      payload["batch_size"], True) for name in names]
     logged = [record["record_id"] for record in written]
     if len(names) > 1:  # a group ("anli"): the combined record `evaluate` writes after its members
-        written.append(evaluate._combined_record(payload["dataset"], written, card, ckpt, results))
+        written.append(evaluate.combined_record(payload["dataset"], written, card, ckpt, results))
     rids = [record["record_id"] for record in written]
     return {"files": _files(results, rids, logged=logged), "record_ids": rids}
 

@@ -116,11 +116,21 @@ def load_checkpoint(ckpt_dir: str | Path, verify: bool = True, attn_implementati
     if verify:
         verify_weights(ckpt_dir, card)
     try:
-        model = model_class(card["task"]).from_pretrained(str(ckpt_dir), use_safetensors=True,
-                                                          trust_remote_code=False,
-                                                          attn_implementation=attn_implementation)
+        model, info = model_class(card["task"]).from_pretrained(
+            str(ckpt_dir), use_safetensors=True, trust_remote_code=False,
+            attn_implementation=attn_implementation, output_loading_info=True)
     except (SafetensorError, OSError, ValueError) as err:
         raise UserError(f"{ckpt_dir}: cannot load weights ({err})") from None
+    _require_every_weight(ckpt_dir, card["task"], info)
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(ckpt_dir), use_fast=True)
     model.eval()
     return model, tokenizer, card
+
+
+def _require_every_weight(ckpt_dir, task: str, info: dict) -> None:
+    """A head left at random init (e.g. an NLI card over QA weights) would score silently wrong numbers."""
+    missing = list(info.get("missing_keys") or []) + [str(k) for k in info.get("mismatched_keys") or []]
+    if missing:
+        raise UserError(f"{ckpt_dir}: the weights do not fit a {task} model as card.json says "
+                        f"(missing or mis-shaped: {', '.join(sorted(missing)[:5])}); "
+                        "was the card copied from another checkpoint?")

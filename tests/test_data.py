@@ -78,3 +78,19 @@ def test_seeded_sample_is_stable_and_sorted():
     assert first == data.sample_indices(1000, 10, seed=3) == sorted(first)
     assert first != data.sample_indices(1000, 10, seed=4)
     assert data.sample_indices(5, 10, seed=0) == [0, 1, 2, 3, 4]
+
+
+def test_unreachable_hub_is_a_clear_error_that_names_the_offline_fix(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "INFOBENCH_DATA"}
+    env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
+    probe = ("from benchmark import data\nfrom benchmark.errors import UserError\n"
+             "try:\n    data.load('anli-r1-test')\nexcept UserError as err:\n    print(err)")
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "cannot read facebook/anli from the Hugging Face hub" in done.stdout
+    assert "set INFOBENCH_DATA" in done.stdout

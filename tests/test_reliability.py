@@ -131,3 +131,11 @@ def test_same_train_and_evaluate_command_twice_gives_identical_records(tiny_back
         for record in (first, second):
             record["checkpoint"]["path"] = "<masked>"
         assert records.strip_volatile(first) == records.strip_volatile(second)
+
+
+def test_card_for_another_task_than_the_weights_is_refused(tiny_checkpoint, tmp_path):
+    ckpt = _copy(tiny_checkpoint, tmp_path / "c")
+    card = json.loads((ckpt / "card.json").read_text())
+    (ckpt / "card.json").write_text(json.dumps({**card, "task": "qa"}))
+    with pytest.raises(UserError, match=r"do not fit a qa model as card.json says.*qa_outputs"):
+        load_checkpoint(ckpt)
