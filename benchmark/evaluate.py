@@ -59,9 +59,13 @@ def evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch
     rid = records.record_id(card["model_id"], "evaluate", loaded.name, suffix)
     log_path = records.example_log_path(results_dir, rid)
     started = time.perf_counter()
-    entries = _score_missing(model, tokenizer, card, loaded, indices, log_path, batch_size, quiet)
-    return _write_nli_record(rid, card, ckpt, loaded, indices, seed, entries, time.perf_counter() - started,
-                             results_dir, model)
+    entries, scored = _score_missing(model, tokenizer, card, loaded, indices, log_path, batch_size, quiet)
+    finished = records.unchanged_record(results_dir, rid, scored)
+    if finished is not None:
+        return finished
+    chosen = [entries[i] for i in indices]
+    return _write_nli_record(rid, card, ckpt, loaded, indices, seed, chosen,
+                             records.logged_wall_time(chosen, time.perf_counter() - started), results_dir, model)
 
 
 def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batch_size, quiet) -> dict:
@@ -79,19 +83,20 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
         for start in range(0, len(todo), CHUNK):
             chunk = todo[start:start + CHUNK]
             examples = [loaded.examples[i] for i in chunk]
+            began = time.perf_counter()
             result = nli_accuracy(model, tokenizer, examples, card["label_names"], max_length, batch_size)
             cut = truncated_flags(tokenizer, [(e["premise"], e["hypothesis"]) for e in examples], max_length)
+            share = (time.perf_counter() - began) / len(chunk)
             for i, example, predicted, was_cut in zip(chunk, examples, result["predictions"], cut):
                 entry = {"index": i, "id": example["id"], "label": example["label"], "prediction": predicted,
-                         "correct": predicted == example["label"], "truncated": was_cut}
+                         "correct": predicted == example["label"], "truncated": was_cut, "seconds": share}
                 done[i] = entry
                 append_jsonl(log_path, entry)
             bar.update(len(chunk))
-    return done
+    return done, len(todo)
 
 
-def _write_nli_record(rid, card, ckpt, loaded, indices, seed, entries, wall, results_dir, model) -> dict:
-    chosen = [entries[i] for i in indices]
+def _write_nli_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, results_dir, model) -> dict:
     correct = sum(e["correct"] for e in chosen)
     max_length = card["hyperparameters"].get("max_length", 128)
     evaluation = {
@@ -130,5 +135,8 @@ def combined_record(group: str, parts: list[dict], card, ckpt, results_dir: Path
     record = records.make_record(rid=rid, kind="evaluate", checkpoint=records.checkpoint_identity(card, ckpt),
                                  evaluation=evaluation, metrics=metrics, counts={"n": n, "correct": correct},
                                  wall_time_s=sum(p["wall_time_s"] for p in parts), device=parts[0]["device"])
+    existing = records.unchanged_record(results_dir, rid, scored=0)
+    if existing is not None and records.strip_volatile(existing) == records.strip_volatile(record):
+        return existing  # nothing changed in the members: keep the record as it was written
     records.write_record(results_dir, record)
     return record

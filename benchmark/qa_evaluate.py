@@ -29,15 +29,6 @@ CHUNK = 64  # questions predicted between two log appends
 WORST_CASE_RULE = "worst case over each original question and its adversarial variants (Jia and Liang 2017)"
 
 
-def check_qa_head(model, card: dict) -> None:
-    """The weights must come from a span-prediction model, whatever the card says."""
-    architectures = getattr(model.config, "architectures", None) or []
-    if architectures and not any(name.endswith("ForQuestionAnswering") for name in architectures):
-        raise UserError(f"checkpoint {card['model_id']} says task 'qa' but its weights were saved from "
-                        f"{', '.join(architectures)}, which has no span (QA) head; evaluate it on an NLI set "
-                        "or train a QA checkpoint with `infobench train --task squad`")
-
-
 def sample_groups(examples: list[dict], n: int | None, seed: int) -> tuple[list[int], int, int]:
     """(question indices, groups chosen, groups available): a seeded sample of n original questions."""
     groups: dict[str, list[int]] = {}
@@ -49,16 +40,18 @@ def sample_groups(examples: list[dict], n: int | None, seed: int) -> tuple[list[
 
 
 def evaluate_qa(model, tokenizer, card, ckpt, loaded, n, seed, results_dir, batch_size, quiet) -> dict:
-    check_qa_head(model, card)
     indices, n_groups, total_groups = sample_groups(loaded.examples, n, seed)
     suffix = f"n{n_groups}-s{seed}" if n_groups < total_groups else ""
     rid = records.record_id(card["model_id"], "evaluate", loaded.name, suffix)
     log_path = records.example_log_path(results_dir, rid)
     started = time.perf_counter()
-    entries = _score_missing(model, tokenizer, card, loaded, indices, log_path, batch_size, quiet)
+    entries, scored = _score_missing(model, tokenizer, card, loaded, indices, log_path, batch_size, quiet)
+    finished = records.unchanged_record(results_dir, rid, scored)
+    if finished is not None:
+        return finished
     chosen = [entries[loaded.examples[i]["id"]] for i in indices]
-    return _write_record(rid, card, ckpt, loaded, indices, seed, chosen, time.perf_counter() - started,
-                         results_dir, model)
+    return _write_record(rid, card, ckpt, loaded, indices, seed, chosen,
+                         records.logged_wall_time(chosen, time.perf_counter() - started), results_dir, model)
 
 
 def _window_settings(card: dict) -> tuple[int, int]:
@@ -79,14 +72,16 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
               unit="q", disable=quiet) as bar:
         for start in range(0, len(todo), CHUNK):
             examples = [loaded.examples[i] for i in todo[start:start + CHUNK]]
+            began = time.perf_counter()
             predictions, windows = predict_answers(model, tokenizer, examples, max_length, doc_stride, batch_size)
+            share = (time.perf_counter() - began) / len(examples)
             for example, predicted, n_windows in zip(examples, predictions, windows):
                 entry = {"id": example["id"], "group": original_id(example["id"]), "prediction": predicted,
-                         "windows": n_windows, **score(predicted, example["answers"]["text"])}
+                         "windows": n_windows, "seconds": share, **score(predicted, example["answers"]["text"])}
                 done[example["id"]] = entry
                 append_jsonl(log_path, entry)
             bar.update(len(examples))
-    return done
+    return done, len(todo)
 
 
 def _write_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, results_dir, model) -> dict:

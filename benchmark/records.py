@@ -145,3 +145,24 @@ def strip_volatile(record: dict) -> dict:
     if isinstance(record, list):
         return [strip_volatile(v) for v in record]
     return record
+
+
+def unchanged_record(results_dir: Path, rid: str, scored: int) -> dict | None:
+    """A rerun that scored nothing keeps the record already written (and its measured wall time)."""
+    path = record_path(results_dir, rid)
+    if scored or not path.is_file():
+        return None
+    try:
+        return load_record(path)
+    except UserError:
+        return None  # an unreadable record is rewritten from the log
+
+
+def logged_wall_time(chosen: list[dict], elapsed: float) -> float:
+    """Scoring time summed over the log's entries, so a resumed run reports its whole cost.
+
+    Logs written before entries carried "seconds" fall back to this invocation's time.
+    """
+    if all("seconds" in entry for entry in chosen):
+        return sum(entry["seconds"] for entry in chosen)
+    return elapsed

@@ -121,16 +121,20 @@ def load_checkpoint(ckpt_dir: str | Path, verify: bool = True, attn_implementati
             attn_implementation=attn_implementation, output_loading_info=True)
     except (SafetensorError, OSError, ValueError) as err:
         raise UserError(f"{ckpt_dir}: cannot load weights ({err})") from None
-    _require_every_weight(ckpt_dir, card["task"], info)
+    _require_every_weight(ckpt_dir, model, card["task"], info)
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(ckpt_dir), use_fast=True)
     model.eval()
     return model, tokenizer, card
 
 
-def _require_every_weight(ckpt_dir, task: str, info: dict) -> None:
+_TASK_WORDS = {"nli": "an NLI", "qa": "a QA"}
+
+
+def _require_every_weight(ckpt_dir, model, task: str, info: dict) -> None:
     """A head left at random init (e.g. an NLI card over QA weights) would score silently wrong numbers."""
     missing = list(info.get("missing_keys") or []) + [str(k) for k in info.get("mismatched_keys") or []]
     if missing:
-        raise UserError(f"{ckpt_dir}: the weights do not fit a {task} model as card.json says "
-                        f"(missing or mis-shaped: {', '.join(sorted(missing)[:5])}); "
-                        "was the card copied from another checkpoint?")
+        saved_from = ", ".join(getattr(model.config, "architectures", None) or ["an unknown architecture"])
+        raise UserError(f"{ckpt_dir}: card.json says task {task!r}, but the weights were saved from {saved_from} "
+                        f"and do not fit {_TASK_WORDS.get(task, task)} model (missing or mis-shaped: {', '.join(sorted(missing)[:5])}); "
+                        "evaluate it on the task it was trained for, or fix card.json")

@@ -321,5 +321,5 @@ def test_card_claiming_qa_over_classifier_weights_is_refused(tiny_backbone, tmp_
 
     (tmp_path / "nli").mkdir()
     relabelled = _saved(tiny_backbone, tmp_path / "nli", "nli", "qa")
-    with pytest.raises(UserError, match="BertForSequenceClassification, which has no span \\(QA\\) head"):
+    with pytest.raises(UserError, match=r"says task 'qa', but the weights were saved from BertForSequenceClassification"):
         evaluate(relabelled, "adv-squad-addonesent", n=2, seed=0, results_dir=tmp_path)

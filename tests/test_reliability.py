@@ -133,9 +133,25 @@ def test_same_train_and_evaluate_command_twice_gives_identical_records(tiny_back
         assert records.strip_volatile(first) == records.strip_volatile(second)
 
 
-def test_card_for_another_task_than_the_weights_is_refused(tiny_checkpoint, tmp_path):
-    ckpt = _copy(tiny_checkpoint, tmp_path / "c")
-    card = json.loads((ckpt / "card.json").read_text())
-    (ckpt / "card.json").write_text(json.dumps({**card, "task": "qa"}))
-    with pytest.raises(UserError, match=r"do not fit a qa model as card.json says.*qa_outputs"):
-        load_checkpoint(ckpt)
+def test_nli_card_over_qa_weights_is_refused(tiny_backbone, tmp_path):
+    from models.backbones import build_task_model
+
+    model, tokenizer = build_task_model(tiny_backbone, "qa", 0.1, 0.0)
+    save_checkpoint(model, tokenizer, {**CARD, "backbone": tiny_backbone}, tmp_path / "qa-weights")
+    with pytest.raises(UserError, match=r"says task 'nli', but the weights were saved from BertForQuestionAnswering"
+                                        r".*missing or mis-shaped: .*classifier.weight"):
+        load_checkpoint(tmp_path / "qa-weights")
+
+
+def test_rerunning_a_finished_evaluation_keeps_its_records_byte_for_byte(tiny_checkpoint, tmp_path, data_root):
+    from benchmark.cli import main
+
+    argv = ["--quiet", "evaluate", str(tiny_checkpoint), "--dataset", "anli", "-n", "30", "--results", str(tmp_path)]
+    assert main(argv) == 0
+    written = {p: p.read_bytes() for p in (tmp_path / "records").glob("*.json")}
+    assert len(written) == 4
+    assert main(argv) == 0
+    assert {p: p.read_bytes() for p in (tmp_path / "records").glob("*.json")} == written
+    logged = [json.loads(line) for line in next((tmp_path / "records").glob("*r1*.jsonl")).read_text().splitlines()]
+    record = records.load_record(next((tmp_path / "records").glob("*r1-test*.json")))
+    assert record["wall_time_s"] == pytest.approx(sum(entry["seconds"] for entry in logged), abs=0.01)
