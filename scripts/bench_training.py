@@ -81,6 +81,38 @@ def main() -> None:
             model, _, optimizer, ctx, step = runs[name]
             times[name].append(timed_step(model, batch, optimizer, ctx, step))
     report(times, args, data, runs)
+    report_floor(runs["standard"][0], data[0], runs["infobert"][3].hp.adv_steps)
+
+
+def pass_seconds(model, batch, backward: str, repeats: int = 3) -> float:
+    """Median seconds of one forward on (embeddings + delta), then no / input-only / full backward."""
+    batch = dict(batch)
+    input_ids = batch.pop("input_ids")
+    embed = model.get_input_embeddings()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        delta = torch.zeros_like(embed(input_ids)).requires_grad_()
+        loss = model(inputs_embeds=embed(input_ids) + delta, **batch).loss
+        if backward == "input":
+            torch.autograd.grad(loss, delta)
+        elif backward == "full":
+            loss.backward()
+            model.zero_grad(set_to_none=True)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def report_floor(model, batch, adv_steps: int) -> None:
+    """The exact InfoBERT step needs, per ascent step, a forward, an input-gradient pass (g_k must
+    exist before the AF term does) and a full backward; standard needs a forward and a full backward."""
+    forward = pass_seconds(model, batch, "none")
+    input_grad = pass_seconds(model, batch, "input") - forward
+    full = pass_seconds(model, batch, "full") - forward
+    floor = adv_steps * (forward + input_grad + full) / (forward + full)
+    print(f"pass costs (forward = 1): input-gradient pass {input_grad / forward:.2f}, full backward "
+          f"{full / forward:.2f}; compute floor of the exact infobert step at K = {adv_steps}: {floor:.2f}x standard, "
+          f"freelb {adv_steps:.2f}x (optimizer and data costs make measured ratios a little lower)")
 
 
 def report(times, args, data, runs) -> None:
