@@ -13,7 +13,7 @@ from pathlib import Path
 
 from benchmark import data as data_registry
 from benchmark import records
-from benchmark.atomic import append_jsonl, read_jsonl_log
+from benchmark.atomic import append_jsonl
 from benchmark.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -74,10 +74,10 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
     from models.evaluation import nli_accuracy
     from models.inference import truncated_flags
 
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    done = {entry["index"]: entry for entry in read_jsonl_log(log_path)}
-    todo = [i for i in indices if i not in done]
     max_length = card["hyperparameters"].get("max_length", 128)
+    identity = log_identity(card, loaded, indices, max_length=max_length)
+    done = {entry["index"]: entry for entry in records.read_evaluation_log(log_path, identity)}
+    todo = [i for i in indices if i not in done]
     with tqdm(total=len(indices), initial=len(indices) - len(todo), desc=f"evaluate {loaded.name}",
               unit="ex", disable=quiet) as bar:
         for start in range(0, len(todo), CHUNK):
@@ -94,6 +94,12 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
                 append_jsonl(log_path, entry)
             bar.update(len(chunk))
     return done, len(todo)
+
+
+def log_identity(card: dict, loaded, indices: list[int], **settings) -> dict:
+    """What a per-example evaluation log must match to be resumed: weights, examples, settings."""
+    return {"model_id": card["model_id"], "weights_sha256": card.get("weights_sha256"), "dataset": loaded.name,
+            "examples_sha256": loaded.fingerprint(indices), **settings}
 
 
 def _write_nli_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, results_dir, model) -> dict:

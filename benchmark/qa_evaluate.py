@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmark import data as data_registry
 from benchmark import records
-from benchmark.atomic import append_jsonl, read_jsonl_log
+from benchmark.atomic import append_jsonl
 from benchmark.errors import UserError
 from benchmark.squad_metrics import aggregate, original_id, score
 
@@ -62,12 +62,13 @@ def _window_settings(card: dict) -> tuple[int, int]:
 def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batch_size, quiet) -> dict:
     from tqdm.auto import tqdm
 
+    from benchmark.evaluate import log_identity
     from models.qa_features import predict_answers
 
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    done = {entry["id"]: entry for entry in read_jsonl_log(log_path)}
-    todo = [i for i in indices if loaded.examples[i]["id"] not in done]
     max_length, doc_stride = _window_settings(card)
+    identity = log_identity(card, loaded, indices, max_length=max_length, doc_stride=doc_stride)
+    done = {entry["id"]: entry for entry in records.read_evaluation_log(log_path, identity)}
+    todo = [i for i in indices if loaded.examples[i]["id"] not in done]
     with tqdm(total=len(indices), initial=len(indices) - len(todo), desc=f"evaluate {loaded.name}",
               unit="q", disable=quiet) as bar:
         for start in range(0, len(todo), CHUNK):

@@ -15,7 +15,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from benchmark.atomic import atomic_write_json
+from benchmark.atomic import append_jsonl, atomic_write_json, read_jsonl_log
 from benchmark.errors import UserError
 
 SCHEMA_VERSION = 1
@@ -166,3 +166,29 @@ def logged_wall_time(chosen: list[dict], elapsed: float) -> float:
     if all("seconds" in entry for entry in chosen):
         return sum(entry["seconds"] for entry in chosen)
     return elapsed
+
+
+LOG_HEADER = "header"
+
+
+def read_evaluation_log(path: Path, identity: dict) -> list[dict]:
+    """The entries of an evaluation's per-example log, after checking that it belongs to this run.
+
+    A new log starts with a header line holding `identity` (checkpoint weights, examples,
+    settings). A rerun against other weights under the same record id (say, a model retrained
+    into the same folder) would otherwise reuse stale predictions and report wrong numbers.
+    Logs from before headers existed are read as they are.
+    """
+    entries = list(read_jsonl_log(path))
+    if not entries:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        append_jsonl(path, {LOG_HEADER: identity})
+        return []
+    if LOG_HEADER not in entries[0]:
+        return entries
+    logged = entries[0][LOG_HEADER]
+    if logged != identity:
+        differ = sorted(k for k in set(logged) | set(identity) if logged.get(k) != identity.get(k))
+        raise UserError(f"{path} was written by another run (different {', '.join(differ)}); move it and its "
+                        "record away, or write to another --results folder")
+    return entries[1:]

@@ -215,13 +215,13 @@ def test_adversarial_evaluation_record_and_resume(tiny_qa_checkpoint, tmp_path):
     assert set(metrics) >= {"exact_match", "f1"} and all(isinstance(v, float) for v in metrics.values())
     log_path = example_log_path(tmp_path, record["record_id"])
     logged = list(read_jsonl_log(log_path))
-    assert len(logged) == counts["n_questions"]
-    kept = log_path.read_text().splitlines()[:2]  # a run killed after two questions, mid-line on the third
+    assert len(logged) == 1 + counts["n_questions"] and "header" in logged[0]
+    kept = log_path.read_text().splitlines()[:3]  # a run killed after two questions, mid-line on the third
     log_path.write_text("\n".join(kept) + '\n{"id": "torn')
     (resumed,) = evaluate(ckpt, "adv-squad-addonesent", n=6, seed=1, results_dir=tmp_path, batch_size=16,
                           quiet=True)
     assert strip_volatile(resumed) == strip_volatile(record)
-    assert len(list(read_jsonl_log(log_path))) == counts["n_questions"]
+    assert len(list(read_jsonl_log(log_path))) == 1 + counts["n_questions"]
 
 
 # ---------------------------------------------------------------- bad input

@@ -107,8 +107,9 @@ def test_evaluation_killed_three_times_resumes_to_the_same_record(tiny_checkpoin
     straight = records.load_record(records.record_path(tmp_path / "straight", rid))
     resumed = records.load_record(records.record_path(tmp_path / "killed", rid))
     assert records.strip_volatile(resumed) == records.strip_volatile(straight)
-    indices = [json.loads(line)["index"] for line in log.read_text().splitlines()]
-    assert len(indices) == len(set(indices)) == 1500  # nothing lost, nothing done twice
+    header, *entries = [json.loads(line) for line in log.read_text().splitlines()]
+    indices = [entry["index"] for entry in entries]
+    assert "header" in header and len(indices) == len(set(indices)) == 1500  # nothing lost, nothing done twice
 
 
 def test_same_train_and_evaluate_command_twice_gives_identical_records(tiny_backbone, tmp_path, data_root):
@@ -152,6 +153,19 @@ def test_rerunning_a_finished_evaluation_keeps_its_records_byte_for_byte(tiny_ch
     assert len(written) == 4
     assert main(argv) == 0
     assert {p: p.read_bytes() for p in (tmp_path / "records").glob("*.json")} == written
-    logged = [json.loads(line) for line in next((tmp_path / "records").glob("*r1*.jsonl")).read_text().splitlines()]
+    _, *logged = [json.loads(line) for line in next((tmp_path / "records").glob("*r1*.jsonl")).read_text().splitlines()]
     record = records.load_record(next((tmp_path / "records").glob("*r1-test*.json")))
     assert record["wall_time_s"] == pytest.approx(sum(entry["seconds"] for entry in logged), abs=0.01)
+
+
+def test_a_log_written_for_other_weights_is_refused_not_reused(tiny_checkpoint, tmp_path, data_root):
+    from benchmark.evaluate import evaluate
+
+    evaluate(tiny_checkpoint, "anli-r1-test", n=20, seed=0, results_dir=tmp_path, quiet=True)
+    log = next((tmp_path / "records").glob("*.examples.jsonl"))
+    header, *rest = log.read_text().splitlines()
+    retrained = json.loads(header)
+    retrained["header"]["weights_sha256"] = "0" * 64  # as if the folder had been retrained since
+    log.write_text("\n".join([json.dumps(retrained), *rest]) + "\n")
+    with pytest.raises(UserError, match=r"was written by another run \(different weights_sha256\)"):
+        evaluate(tiny_checkpoint, "anli-r1-test", n=20, seed=0, results_dir=tmp_path, quiet=True)
