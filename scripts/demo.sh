@@ -22,8 +22,7 @@ for method in standard infobert; do
   [ -f "$ckpt/card.json" ] || infobench train --method "$method" --backbone minilm-l6 --task snli \
       --max-train "$TRAIN_N" --epochs 1 --batch-size 32 --lr 5e-5 --max-dev 500 --output "$ckpt" --resume
   step "evaluate $method on SNLI test and ANLI"
-  infobench evaluate "$ckpt" --dataset snli-test -n 1000 --results "$DEMO/results"
-  infobench evaluate "$ckpt" --dataset anli -n 200 --results "$DEMO/results"  # 200 per round
+  infobench evaluate "$ckpt" --dataset snli-test -n 1000 --dataset anli -n 200 --results "$DEMO/results"  # ANLI: 200 per round
   for recipe in textfooler pwws; do
     step "attack $method with $recipe on $ATTACK_N SNLI test examples"
     infobench attack "$ckpt" --recipe "$recipe" --dataset snli-test -n "$ATTACK_N" --results "$DEMO/results"

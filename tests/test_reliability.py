@@ -169,3 +169,15 @@ def test_a_log_written_for_other_weights_is_refused_not_reused(tiny_checkpoint, 
     log.write_text("\n".join([json.dumps(retrained), *rest]) + "\n")
     with pytest.raises(UserError, match=r"was written by another run \(different weights_sha256\)"):
         evaluate(tiny_checkpoint, "anli-r1-test", n=20, seed=0, results_dir=tmp_path, quiet=True)
+
+
+def test_evaluate_takes_one_sample_size_per_dataset_or_one_for_all(tiny_checkpoint, tmp_path, run_cli, data_root):
+    code, out, err = run_cli("--quiet", "evaluate", str(tiny_checkpoint), "--dataset", "anli-r1-test", "-n", "12",
+                             "--dataset", "anli-r2-test", "-n", "7", "--results", str(tmp_path))
+    assert code == 0, err
+    sizes = {r["evaluation"]["dataset"]: r["counts"]["n"] for r in map(records.load_record,
+                                                                        (tmp_path / "records").glob("*.json"))}
+    assert sizes == {"anli-r1-test": 12, "anli-r2-test": 7}
+    code, _, err = run_cli("--quiet", "evaluate", str(tiny_checkpoint), "--dataset", "anli-r1-test", "-n", "1",
+                           "-n", "2", "-n", "3", "--results", str(tmp_path))
+    assert code == 2 and "3 -n values for 1 --dataset values" in err

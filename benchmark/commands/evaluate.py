@@ -12,11 +12,27 @@ def register(subparsers) -> None:
     parser.add_argument("checkpoint", help="checkpoint directory made by `infobench train`")
     parser.add_argument("--dataset", required=True, action="append",
                         help="dataset or group name; repeat for several (see `infobench datasets`)")
-    parser.add_argument("-n", type=int, default=None, help="seeded sample of N examples per set (default: all)")
+    parser.add_argument("-n", type=int, action="append", default=None,
+                        help="seeded sample of N examples per set (default: all); one -n for every --dataset, "
+                             "or one per --dataset in the same order")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--results", default="results", help="results folder (records go to RESULTS/records)")
     parser.set_defaults(handler=run)
+
+
+def _sample_sizes(sizes: list[int] | None, datasets: list[str]) -> list[int | None]:
+    """-n given once applies to every --dataset; given several times, one per --dataset, in order."""
+    from benchmark.errors import UserError
+
+    if not sizes:
+        return [None] * len(datasets)
+    if len(sizes) == 1:
+        return sizes * len(datasets)
+    if len(sizes) != len(datasets):
+        raise UserError(f"{len(sizes)} -n values for {len(datasets)} --dataset values: give one -n for all, "
+                        "or one per --dataset")
+    return sizes
 
 
 def run(args) -> int:
@@ -27,8 +43,8 @@ def run(args) -> int:
     from benchmark.evaluate import evaluate
 
     rows = []
-    for dataset in args.dataset:
-        for record in evaluate(Path(args.checkpoint), dataset, args.n, args.seed, Path(args.results),
+    for dataset, n in zip(args.dataset, _sample_sizes(args.n, args.dataset)):
+        for record in evaluate(Path(args.checkpoint), dataset, n, args.seed, Path(args.results),
                                args.batch_size, args.quiet):
             metrics = {k: round(v, 4) for k, v in record["metrics"].items() if not k.startswith("accuracy_")}
             rows.append([record["evaluation"]["dataset"], record["counts"]["n"], metrics, record["record_id"]])
