@@ -203,14 +203,19 @@ def test_two_node_cluster_spreads_shards_and_survives_a_killed_worker(two_node_c
                                                                        reference, tmp_path):
     from benchmark.grid import load_grid, run_grid
 
-    results = tmp_path / "results"
-    grid, plans = load_grid(write_spec(tmp_path / "spec.toml", tiny_checkpoints, results))
-    killer = KillInTheMiddle(results)
-    run = run_grid(grid, plans, address=two_node_cluster.address, quiet=True, on_event=killer)
+    # A tiny model attacks a 3-example shard in milliseconds when its examples are skipped
+    # (misclassified), so a kill can come too late; such a run proves nothing and is redone.
+    for attempt in range(4):
+        results = tmp_path / f"results-{attempt}"
+        grid, plans = load_grid(write_spec(tmp_path / f"spec-{attempt}.toml", tiny_checkpoints, results))
+        killer = KillInTheMiddle(results)
+        run = run_grid(grid, plans, address=two_node_cluster.address, quiet=True, on_event=killer)
+        if killer.killed and len(killer.killed["logged"]) < 3:
+            break
 
     assert len({task["node"] for task in run.tasks}) == 2  # both nodes ran shards
     assert killer.killed, "the shard finished before its worker could be killed"
-    assert len(killer.killed["logged"]) < 3  # killed with examples of the shard still to do
+    assert len(killer.killed["logged"]) < 3, "in 4 runs no kill landed before the shard's end"
     assert [r["old_pid"] for r in run.retried] == [killer.killed["pid"]]  # Ray restarted it, re-ran the shard
     assert all(plan.status == "ran" for plan in plans)
     assert_same_records(results, reference)
