@@ -59,10 +59,7 @@ def evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch
     rid = records.record_id(card["model_id"], "evaluate", loaded.name, suffix)
     log_path = records.example_log_path(results_dir, rid)
     started = time.perf_counter()
-    entries, scored = _score_missing(model, tokenizer, card, loaded, indices, log_path, batch_size, quiet)
-    finished = records.unchanged_record(results_dir, rid, scored)
-    if finished is not None:
-        return finished
+    entries = _score_missing(model, tokenizer, card, loaded, indices, log_path, batch_size, quiet)
     chosen = [entries[i] for i in indices]
     return _write_nli_record(rid, card, ckpt, loaded, indices, seed, chosen,
                              records.logged_wall_time(chosen, time.perf_counter() - started), results_dir, model)
@@ -75,7 +72,7 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
     from models.inference import truncated_flags
 
     max_length = card["hyperparameters"].get("max_length", 128)
-    identity = log_identity(card, loaded, indices, max_length=max_length)
+    identity = records.evaluation_log_identity(card, loaded, indices, max_length=max_length)
     done = {entry["index"]: entry for entry in records.read_evaluation_log(log_path, identity)}
     todo = [i for i in indices if i not in done]
     with tqdm(total=len(indices), initial=len(indices) - len(todo), desc=f"evaluate {loaded.name}",
@@ -93,13 +90,7 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
                 done[i] = entry
                 append_jsonl(log_path, entry)
             bar.update(len(chunk))
-    return done, len(todo)
-
-
-def log_identity(card: dict, loaded, indices: list[int], **settings) -> dict:
-    """What a per-example evaluation log must match to be resumed: weights, examples, settings."""
-    return {"model_id": card["model_id"], "weights_sha256": card.get("weights_sha256"), "dataset": loaded.name,
-            "examples_sha256": loaded.fingerprint(indices), **settings}
+    return done
 
 
 def _write_nli_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, results_dir, model) -> dict:
@@ -141,8 +132,5 @@ def combined_record(group: str, parts: list[dict], card, ckpt, results_dir: Path
     record = records.make_record(rid=rid, kind="evaluate", checkpoint=records.checkpoint_identity(card, ckpt),
                                  evaluation=evaluation, metrics=metrics, counts={"n": n, "correct": correct},
                                  wall_time_s=sum(p["wall_time_s"] for p in parts), device=parts[0]["device"])
-    existing = records.unchanged_record(results_dir, rid, scored=0)
-    if existing is not None and records.strip_volatile(existing) == records.strip_volatile(record):
-        return existing  # nothing changed in the members: keep the record as it was written
     records.write_record(results_dir, record)
     return record

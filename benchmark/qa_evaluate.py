@@ -45,10 +45,7 @@ def evaluate_qa(model, tokenizer, card, ckpt, loaded, n, seed, results_dir, batc
     rid = records.record_id(card["model_id"], "evaluate", loaded.name, suffix)
     log_path = records.example_log_path(results_dir, rid)
     started = time.perf_counter()
-    entries, scored = _score_missing(model, tokenizer, card, loaded, indices, log_path, batch_size, quiet)
-    finished = records.unchanged_record(results_dir, rid, scored)
-    if finished is not None:
-        return finished
+    entries = _score_missing(model, tokenizer, card, loaded, indices, log_path, batch_size, quiet)
     chosen = [entries[loaded.examples[i]["id"]] for i in indices]
     return _write_record(rid, card, ckpt, loaded, indices, seed, chosen,
                          records.logged_wall_time(chosen, time.perf_counter() - started), results_dir, model)
@@ -62,11 +59,11 @@ def _window_settings(card: dict) -> tuple[int, int]:
 def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batch_size, quiet) -> dict:
     from tqdm.auto import tqdm
 
-    from benchmark.evaluate import log_identity
     from models.qa_features import predict_answers
 
     max_length, doc_stride = _window_settings(card)
-    identity = log_identity(card, loaded, indices, max_length=max_length, doc_stride=doc_stride)
+    identity = records.evaluation_log_identity(card, loaded, indices, max_length=max_length,
+                                                doc_stride=doc_stride)
     done = {entry["id"]: entry for entry in records.read_evaluation_log(log_path, identity)}
     todo = [i for i in indices if loaded.examples[i]["id"] not in done]
     with tqdm(total=len(indices), initial=len(indices) - len(todo), desc=f"evaluate {loaded.name}",
@@ -82,7 +79,7 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
                 done[example["id"]] = entry
                 append_jsonl(log_path, entry)
             bar.update(len(examples))
-    return done, len(todo)
+    return done
 
 
 def _write_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, results_dir, model) -> dict:

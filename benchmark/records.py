@@ -100,9 +100,24 @@ def make_record(*, rid: str, kind: str, checkpoint: dict, evaluation: dict, metr
 
 
 def write_record(results_dir: Path, record: dict) -> Path:
+    """Write atomically, unless the file already holds this record but for its volatile fields.
+
+    A rerun that changed nothing (every example already logged) then keeps the record as it
+    was first written, with the wall time and timestamp that were really measured.
+    """
     path = record_path(results_dir, record["record_id"])
-    atomic_write_json(path, record)
+    if not _same_as_on_disk(path, record):
+        atomic_write_json(path, record)
     return path
+
+
+def _same_as_on_disk(path: Path, record: dict) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        return strip_volatile(load_record(path)) == strip_volatile(record)
+    except UserError:
+        return False  # an unreadable record is replaced
 
 
 def validate(record, where: str = "record") -> None:
@@ -147,17 +162,6 @@ def strip_volatile(record: dict) -> dict:
     return record
 
 
-def unchanged_record(results_dir: Path, rid: str, scored: int) -> dict | None:
-    """A rerun that scored nothing keeps the record already written (and its measured wall time)."""
-    path = record_path(results_dir, rid)
-    if scored or not path.is_file():
-        return None
-    try:
-        return load_record(path)
-    except UserError:
-        return None  # an unreadable record is rewritten from the log
-
-
 def logged_wall_time(chosen: list[dict], elapsed: float) -> float:
     """Scoring time summed over the log's entries, so a resumed run reports its whole cost.
 
@@ -169,6 +173,12 @@ def logged_wall_time(chosen: list[dict], elapsed: float) -> float:
 
 
 LOG_HEADER = "header"
+
+
+def evaluation_log_identity(card: dict, loaded, indices: list[int], **settings) -> dict:
+    """What a per-example evaluation log must match to be resumed: weights, examples, settings."""
+    return {"model_id": card["model_id"], "weights_sha256": card.get("weights_sha256"), "dataset": loaded.name,
+            "examples_sha256": loaded.fingerprint(indices), **settings}
 
 
 def read_evaluation_log(path: Path, identity: dict) -> list[dict]:
