@@ -14,11 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -89,10 +87,12 @@ def cluster_run(args, out: Path) -> dict:
     SIGKILLed once the first attack shard has logged one example."""
     from ray.cluster_utils import Cluster
 
+    from benchmark.grid_faults import KillWorkerMidShard
+
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     cluster.add_node(num_cpus=1)
     try:
-        killer = KillMidShard(out / "cluster" / "results")
+        killer = KillWorkerMidShard(out / "cluster" / "results")
         result = timed_run(args, out, "cluster", workers=2, address=cluster.address, on_event=killer)
         logged = killer.killed.get("logged", [])
         result["killed"] = {k: v for k, v in killer.killed.items() if k != "logged"}
@@ -104,28 +104,6 @@ def cluster_run(args, out: Path) -> dict:
         return result
     finally:
         cluster.shutdown()
-
-
-class KillMidShard:
-    def __init__(self, results: Path):
-        self.results, self.killed, self.thread = results, {}, None
-
-    def __call__(self, event: dict) -> None:
-        if event["event"] == "submitted" and "shard" in event["task"] and self.thread is None:
-            self.thread = threading.Thread(target=self._watch, args=(event,), daemon=True)
-            self.thread.start()
-
-    def _watch(self, event: dict) -> None:
-        from benchmark.records import example_log_path
-
-        log = example_log_path(self.results, event["task"])
-        while True:
-            lines = log.read_bytes().splitlines() if log.is_file() else []
-            if len(lines) >= 2:
-                os.kill(event["pid"], signal.SIGKILL)
-                self.killed = {"pid": event["pid"], "task": event["task"], "at": time.time(), "logged": lines[1:]}
-                return
-            time.sleep(0.01)
 
 
 def noop_round_trip() -> dict:

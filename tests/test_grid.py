@@ -10,11 +10,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 import shutil
-import signal
-import threading
 import time
 from pathlib import Path
 
@@ -172,43 +169,17 @@ def two_node_cluster():
     cluster.shutdown()
 
 
-class KillInTheMiddle:
-    """On the first attack shard sent to a worker, SIGKILL that worker once the shard has logged one example."""
-
-    def __init__(self, results: Path):
-        self.results = results
-        self.killed: dict = {}
-        self.thread = None
-
-    def __call__(self, event: dict) -> None:
-        if event["event"] == "submitted" and "shard" in event["task"] and self.thread is None:
-            self.thread = threading.Thread(target=self._watch, args=(event,), daemon=True)
-            self.thread.start()
-
-    def _watch(self, event: dict) -> None:
-        from benchmark.records import example_log_path
-
-        log = example_log_path(self.results, event["task"])
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            lines = log.read_bytes().splitlines() if log.is_file() else []
-            if len(lines) >= 2:  # the header and one example, out of three
-                os.kill(event["pid"], signal.SIGKILL)
-                self.killed = {"pid": event["pid"], "task": event["task"], "logged": lines[1:]}
-                return
-            time.sleep(0.01)
-
-
 def test_two_node_cluster_spreads_shards_and_survives_a_killed_worker(two_node_cluster, tiny_checkpoints,
                                                                        reference, tmp_path):
     from benchmark.grid import load_grid, run_grid
+    from benchmark.grid_faults import KillWorkerMidShard
 
     # A tiny model attacks a 3-example shard in milliseconds when its examples are skipped
     # (misclassified), so a kill can come too late; such a run proves nothing and is redone.
     for attempt in range(4):
         results = tmp_path / f"results-{attempt}"
         grid, plans = load_grid(write_spec(tmp_path / f"spec-{attempt}.toml", tiny_checkpoints, results))
-        killer = KillInTheMiddle(results)
+        killer = KillWorkerMidShard(results)
         run = run_grid(grid, plans, address=two_node_cluster.address, quiet=True, on_event=killer)
         if killer.killed and len(killer.killed["logged"]) < 3:
             break
