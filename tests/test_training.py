@@ -28,7 +28,7 @@ def _snli_batch(tokenizer, n=16):
     return collate(tokenizer, features)
 
 
-@pytest.mark.parametrize("method", ["standard", "freelb", "infobert"])
+@pytest.mark.parametrize("method", ["standard", "freelb", pytest.param("infobert", marks=pytest.mark.slow)])
 def test_a_few_steps_of_each_method_lower_the_loss(method, data_root):
     from models.backbones import build_task_model
 
