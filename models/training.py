@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from benchmark import data as data_registry
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from models.config import TrainConfig, model_id
 from models.methods import METHODS, StepContext
 
