@@ -16,7 +16,7 @@ import json
 import math
 from pathlib import Path
 
-from benchmark.atomic import atomic_write_text
+from benchmark.core.atomic import atomic_write_text
 
 LOG_FILE = "train_log.jsonl"
 CURVE_POINTS = 100  # the card's summary: at most this many averaged points

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from benchmark import data as data_registry
-from benchmark.atomic import atomic_write_text
-from benchmark.errors import UserError
+from benchmark.core.atomic import atomic_write_text
+from benchmark.core.errors import UserError
 from models.config import TrainConfig, model_id
 from models.methods import METHODS, StepContext
 from models.train_log import TrainLog, curve_summary
