@@ -1,0 +1,1 @@
+"""Metrics computed from per-example logs (no model, no attack)."""
