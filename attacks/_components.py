@@ -109,6 +109,11 @@ def _stopword_class(textattack):
         def __init__(self, stopwords=None, language="english"):
             super().__init__(stopwords=stopwords, language=language)
             self.stopwords = {word.lower() for word in self.stopwords}
+            # Shown in repr(attack), so a record (and a resumed log's identity) tells this rule apart.
+            self.case_insensitive = True
+
+        def extra_repr_keys(self):
+            return [*super().extra_repr_keys(), "case_insensitive"]
 
         def _get_modifiable_indices(self, current_text):
             return {i for i, word in enumerate(current_text.words) if word.lower() not in self.stopwords}

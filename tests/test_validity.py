@@ -39,6 +39,7 @@ def test_sentence_initial_stopword_is_protected_by_the_recipes_component():
     candidates = swap(text, pre_transformation_constraints=[ours])
     assert candidates, "the other words must still be swappable"
     assert all(t.words[0] == "A" and t.words[3] == "the" for t in candidates)
+    assert "(case_insensitive):  True" in repr(ours)  # records (and resumed logs) tell the rules apart
 
 
 def test_every_builtin_recipe_protecting_stopwords_uses_the_case_insensitive_check():
