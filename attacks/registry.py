@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from benchmark.errors import UserError
-from benchmark.registry import Registry
+from benchmark.core.errors import UserError
+from benchmark.core.registry import Registry
 
 RECIPES_PATH_ENV = "INFOBENCH_RECIPES_PATH"
 ENTRY_POINT_GROUP = "infobench.recipes"
@@ -97,7 +97,11 @@ def recipe_from_module(module, source: str) -> Recipe:
 
 
 def build_defaults(build: Callable, source: str) -> dict:
-    """{parameter: default} for every parameter of build() after (model_wrapper, resources)."""
+    """{parameter: default} for build()'s parameters after (model_wrapper, resources).
+
+    Keyword-only parameters (after a `*`) are not recipe parameters: they are options for
+    code that reuses the function (textfooler_strict calls textfooler.build with them).
+    """
     parameters = list(inspect.signature(build).parameters.values())[_BUILD_POSITIONALS:]
     defaults = {}
     for parameter in parameters:
@@ -106,7 +110,8 @@ def build_defaults(build: Callable, source: str) -> dict:
         if parameter.default is parameter.empty:
             raise UserError(f"recipe {source}: build() parameter {parameter.name!r} has no default; "
                             "every parameter after (model_wrapper, resources) needs one")
-        defaults[parameter.name] = parameter.default
+        if parameter.kind != parameter.KEYWORD_ONLY:
+            defaults[parameter.name] = parameter.default
     return defaults
 
 

@@ -10,8 +10,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from benchmark.atomic import atomic_write_json, staged_directory
-from benchmark.errors import UserError
+from benchmark.core.atomic import atomic_write_json, staged_directory
+from benchmark.core.errors import UserError
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.json"

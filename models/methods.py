@@ -10,7 +10,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from benchmark.registry import Registry
+from benchmark.core.registry import Registry
 
 if TYPE_CHECKING:  # torch is imported by the steps only: `infobench methods` lists without it (~3 s)
     import torch

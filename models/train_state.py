@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmark.atomic import atomic_write_json, staged_directory
-from benchmark.errors import UserError
+from benchmark.core.atomic import atomic_write_json, staged_directory
+from benchmark.core.errors import UserError
 
 STATE_DIR = "train_state"
 

@@ -1,4 +1,4 @@
-"""benchmark.atomic.staged_directory: the one "stage a folder, then swap it in" used by checkpoints,
+"""benchmark.core.atomic.staged_directory: the one "stage a folder, then swap it in" used by checkpoints,
 train state and the counter-fitted embedding build."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.atomic import staged_directory
+from benchmark.core.atomic import staged_directory
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,7 +57,7 @@ def test_a_failed_stage_leaves_the_old_folder_untouched(tmp_path):
 
 def test_a_process_killed_mid_stage_leaves_the_old_folder_untouched(tmp_path):
     target = _old_folder(tmp_path)
-    code = ("import sys, time\nfrom pathlib import Path\nfrom benchmark.atomic import staged_directory\n"
+    code = ("import sys, time\nfrom pathlib import Path\nfrom benchmark.core.atomic import staged_directory\n"
             "with staged_directory(Path(sys.argv[1])) as staging:\n"
             "    (staging / 'shared.txt').write_text('half')\n"
             "    print('staged', flush=True)\n"
