@@ -105,20 +105,23 @@ def test_killed_at_random_steps_resumes_to_the_unbroken_result(estimator, max_tr
     assert resumed_card["hyperparameters"]["ib_estimator"] == estimator
     assert resumed_card["weights_sha256"] == straight_card["weights_sha256"]
     assert resumed_card["dev_metrics"] == straight_card["dev_metrics"]
-    _assert_same_training_curve(straight, killed, steps=12)
+    _assert_same_training_curve(straight, killed, steps=total, positive_ib=estimator == "sampled")
     assert (killed / "critic.safetensors").is_file() and not (killed / "train_state").exists()
     if estimator == "club":  # the learned q(t|x) itself must match too
         assert (killed / "club.safetensors").read_bytes() == (straight / "club.safetensors").read_bytes()
 
 
-def _assert_same_training_curve(straight: Path, resumed: Path, steps: int) -> None:
-    """The per-step log of a killed-and-resumed run equals the unbroken run's, step for step."""
+def _assert_same_training_curve(straight: Path, resumed: Path, steps: int, positive_ib: bool) -> None:
+    """The per-step log of a killed-and-resumed run equals the unbroken run's, step for step.
+
+    The sampled IB is a mean of squares (> 0); CLUB's bound is an estimate of either sign.
+    """
     from models.train_log import LOG_FILE
 
     straight_log = (straight / LOG_FILE).read_text()
     rows = [json.loads(line) for line in straight_log.splitlines()]
     assert [row["step"] for row in rows] == list(range(1, steps + 1))
-    assert all(row["ib"] > 0 and row["af_lower_bound"] != 0 for row in rows)
+    assert all((row["ib"] > 0 if positive_ib else row["ib"] != 0) and row["af_lower_bound"] != 0 for row in rows)
     assert (resumed / LOG_FILE).read_text() == straight_log
     card = json.loads((resumed / "card.json").read_text())
     assert card["training_curve"] and card["training_curve"][-1]["step"] == steps
