@@ -182,7 +182,8 @@ def _entries_for(records_dir: Path, record: dict) -> list[dict] | None:
         entries = read_log_entries(records_dir, member)
         if entries is None:
             return None
-        combined += [{**e, "index": f"{member}:{e['index']}"} for e in entries]
+        part = member.split("__", 1)[-1]  # "evaluate__anli-r1-test": the same for every checkpoint
+        combined += [{**e, "index": f"{part}:{e['index']}"} for e in entries]
     return combined
 
 
