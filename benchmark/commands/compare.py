@@ -43,6 +43,7 @@ def run(args) -> int:
         why = f" ({'; '.join(skipped)})" if skipped else ""
         raise UserError(f"{args.first} and {args.second} share no evaluation on the same examples{why}")
     rows = [row for a, b in pairs for row in compare_records(a, b)]
+    _add_holm(rows)
     if args.format == "json":
         sys.stdout.write(json.dumps({"first": args.first, "second": args.second, "rows": rows, "not_compared": skipped},
                                     indent=2) + "\n")
@@ -154,22 +155,31 @@ def _compare(oa, ob, test: str) -> dict:
     return row
 
 
+def _add_holm(rows: list[dict]) -> None:
+    """Many rows are many tests: each p also gets its Holm-adjusted value over all rows."""
+    from benchmark.core.stats import holm
+
+    tested = [row for row in rows if "p" in row]
+    for row, adjusted in zip(tested, holm([row["p"] for row in tested])):
+        row["p_holm"] = adjusted
+
+
 def _table(first: str, second: str, rows: list[dict], skipped: list[str]) -> str:
     from tabulate import tabulate
 
     body = []
     for row in rows:
         if "note" in row:
-            body.append([row["evaluation"], row["metric"], row["n"], "", "", "", "", row["note"]])
+            body.append([row["evaluation"], row["metric"], row["n"], "", "", "", "", row["note"], ""])
             continue
         discordant = f"{row['only_a']} / {row['only_b']}" if "only_a" in row else ""
         body.append([row["evaluation"], row["metric"], row["n"], f"{row['a']:.1f}", f"{row['b']:.1f}",
                      f"{row['difference']:+.1f} ({row['low']:+.1f} to {row['high']:+.1f})", discordant,
-                     f"{row['p']:.3g}"])
+                     f"{row['p']:.3g}", f"{row['p_holm']:.3g}"])
     text = (f"A = {first}\nB = {second}\nB - A in percentage points with its 95% interval; discordant = examples "
-            "only A / only B gets right; p: exact McNemar (F1: paired permutation)\n\n")
-    text += tabulate(body, headers=["evaluation", "metric", "n", "A", "B", "B - A (95% CI)", "discordant", "p"],
-                     disable_numparse=True) + "\n"
+            "only A / only B gets right; p: exact McNemar (F1: paired permutation); p Holm: adjusted over all rows\n\n")
+    text += tabulate(body, headers=["evaluation", "metric", "n", "A", "B", "B - A (95% CI)", "discordant", "p",
+                                    "p Holm"], disable_numparse=True) + "\n"
     if skipped:
         text += "\nnot compared: " + "; ".join(skipped) + "\n"
     return text
