@@ -46,7 +46,10 @@ class Outcomes:
             found = stats.wilson_interval(self.successes, self.n)
             method = {"method": "wilson"}
         else:
-            found = stats.bootstrap_mean_interval(self.values.values()) if self.values is not None else None
+            # Resampled in key order: the interval must not depend on the order examples were run in
+            # (a resumed or sharded run logs them in another order than an unbroken one).
+            ordered = [self.values[key] for key in sorted(self.values)] if self.values is not None else None
+            found = stats.bootstrap_mean_interval(ordered) if ordered is not None else None
             method = {"method": "bootstrap-percentile", "resamples": stats.BOOTSTRAP_RESAMPLES,
                       "seed": stats.BOOTSTRAP_SEED}
         if found is None:
