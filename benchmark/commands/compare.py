@@ -24,7 +24,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "compare", help="paired differences (interval, exact McNemar p) between two checkpoints or records",
         description="Compare two checkpoints (model ids or checkpoint directories) or two record files on every "
-                    "evaluation both have on the same examples: B - A with its 95%% interval and p value.")
+                    "evaluation both have on the same examples: B - A with its 95% interval and p value.")
     parser.add_argument("first", metavar="A", help="record file, checkpoint directory or model id")
     parser.add_argument("second", metavar="B", help="record file, checkpoint directory or model id")
     parser.add_argument("--results", type=Path, default=Path("results"),
