@@ -31,7 +31,7 @@ def offline_embedding(embedding_home, monkeypatch, tmp_path):
 
 
 def _attack(ckpt, recipe, results, n=4, budget=60, **kwargs):
-    from benchmark.attack_runner import AttackSpec, run_attack
+    from benchmark.attack.runner import AttackSpec, run_attack
 
     spec = AttackSpec(checkpoint=ckpt, recipe=recipe, dataset="snli-test", n=n, seed=3, query_budget=budget,
                       results_dir=results, **kwargs)
@@ -73,7 +73,7 @@ def test_registry_lists_shipped_recipes_with_their_declarations():
 
 def test_unknown_recipe_and_parameter_are_user_errors():
     from attacks.registry import get_recipe
-    from benchmark.errors import UserError
+    from benchmark.core.errors import UserError
 
     with pytest.raises(UserError, match="textfooler"):
         get_recipe("textfoler")
@@ -157,7 +157,7 @@ def test_recipe_from_a_directory(finetuned, tmp_path, monkeypatch, run_cli):
 
 def test_a_broken_recipe_module_is_named(tmp_path):
     from attacks.registry import discover
-    from benchmark.errors import UserError
+    from benchmark.core.errors import UserError
 
     (tmp_path / "half.py").write_text('NAME = "half"\n')
     with pytest.raises(UserError, match="half.py lacks PAPER"):

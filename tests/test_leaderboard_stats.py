@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from benchmark import leaderboard, outcomes
-from benchmark.atomic import append_jsonl
+from benchmark.core.atomic import append_jsonl
+from benchmark.metrics import outcomes
 from benchmark.cli import main
 from benchmark.data import NLI_LABELS
 from benchmark.records import example_log_path, make_record, record_id, write_record
@@ -132,7 +132,7 @@ def test_leaderboard_module_imports_stay_light():
     import subprocess
     import sys
 
-    code = "import sys, benchmark.leaderboard_stats, benchmark.outcomes, benchmark.core.stats; " \
+    code = "import sys, benchmark.leaderboard.stats, benchmark.metrics.outcomes, benchmark.core.stats; " \
            "print(sorted(m for m in ('scipy', 'numpy', 'pandas', 'torch') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,7 +46,7 @@ def test_missing_nltk_data_is_a_user_error_naming_nltk_data(tmp_path):
     empty.mkdir()
     code = (
         "import sys\n"
-        "from benchmark.errors import UserError\n"
+        "from benchmark.core.errors import UserError\n"
         "from benchmark.resources import import_textattack, missing_nltk\n"
         "if not missing_nltk():\n"
         "    print('SKIP: NLTK data is installed system-wide')\n"
@@ -71,7 +71,7 @@ def _cos(matrix, a, b):
 
 
 def test_counter_fitting_pulls_synonyms_together_and_pushes_antonyms_apart():
-    from benchmark.counterfit import CounterfitConfig, counter_fit, unit_rows
+    from benchmark.resources.counterfit import CounterfitConfig, counter_fit, unit_rows
 
     # good/bad start almost parallel (as in GloVe), good/great far apart; table/chair are
     # close neighbours under no constraint, which the preservation term must keep close.

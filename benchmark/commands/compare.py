@@ -34,7 +34,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from benchmark.errors import UserError
+    from benchmark.core.errors import UserError
 
     first, second = _resolve(args.first, args.results), _resolve(args.second, args.results)
     single = len(first) == 1 and len(second) == 1 and all(str(x).endswith(".json") for x in (args.first, args.second))
@@ -54,18 +54,18 @@ def run(args) -> int:
 
 def _resolve(text: str, results: Path) -> list[dict]:
     """The records meant by a record file, a checkpoint directory or a model id."""
-    from benchmark.errors import UserError
+    from benchmark.core.errors import UserError
 
     path = Path(text)
     if path.suffix == ".json" and path.is_file():
-        from benchmark.leaderboard import _load_measured
+        from benchmark.leaderboard.tables import _load_measured
 
         return [_load_measured(path)]
     model_id, weights = text, None
     if path.is_dir() and (path / "card.json").is_file():
         card = json.loads((path / "card.json").read_text(encoding="utf-8"))
         model_id, weights = card["model_id"], card.get("weights_sha256")
-    from benchmark.leaderboard import load_results
+    from benchmark.leaderboard.tables import load_results
 
     found = [r for r in load_results(results).records if r["checkpoint"]["model_id"] == model_id
              and weights in (None, r["checkpoint"]["weights_sha256"])]
@@ -79,7 +79,7 @@ def _evaluation(record: dict, with_sample: bool = True) -> str:
     """What two records must share to be compared: kind, dataset, recipe and parameters (and the sample
     when matching many records; two named record files are matched without it, then refused when
     their examples differ)."""
-    from benchmark.leaderboard import variant_of
+    from benchmark.leaderboard.tables import variant_of
 
     variant = json.loads(variant_of(record))
     if not with_sample:
@@ -94,7 +94,7 @@ def _label(record: dict) -> str:
 
 
 def _match(first: list[dict], second: list[dict], strict: bool) -> tuple[list[tuple[dict, dict]], list[str]]:
-    from benchmark.errors import UserError
+    from benchmark.core.errors import UserError
 
     by_key = {_evaluation(r, not strict): r for r in second}
     pairs, skipped = [], []
@@ -115,8 +115,8 @@ def _match(first: list[dict], second: list[dict], strict: bool) -> tuple[list[tu
 
 def compare_records(a: dict, b: dict) -> list[dict]:
     """One row per paired metric of two records of one evaluation on the same examples."""
-    from benchmark.errors import UserError
-    from benchmark.outcomes import record_outcomes
+    from benchmark.core.errors import UserError
+    from benchmark.metrics.outcomes import record_outcomes
 
     found_a, found_b = record_outcomes(a["_dir"], a), record_outcomes(b["_dir"], b)
     rows = []

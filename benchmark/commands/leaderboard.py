@@ -35,8 +35,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from benchmark import leaderboard, leaderboard_render as render
-    from benchmark.errors import UserError
+    from benchmark.leaderboard import render, tables as leaderboard
+    from benchmark.core.errors import UserError
 
     found = leaderboard.load_results(args.results)
     if found.invalid:
@@ -71,12 +71,12 @@ def _render_one(fmt: str, measured, reported, chosen, render) -> str:
 
 
 def _write_all(args, chosen, measured, reported, filtered, render) -> None:
-    from benchmark.atomic import atomic_write_text
+    from benchmark.core.atomic import atomic_write_text
 
     out = args.out or args.results
     plots = {}
     if not args.no_plots:
-        from benchmark.leaderboard_plots import write_plots
+        from benchmark.leaderboard.plots import write_plots
 
         drawn = write_plots(chosen.records, out / "plots")
         plots = {title: render.relative_link(path, out) for title, path in drawn.items()}

@@ -29,9 +29,9 @@ def register(subparsers) -> None:
 def run_build(args) -> int:
     from pathlib import Path
 
-    from benchmark.counterfit import NEIGHBOURS_FILE, CounterfitConfig, build_substitute
+    from benchmark.resources.counterfit import NEIGHBOURS_FILE, CounterfitConfig, build_substitute
     from benchmark.data import DATA_ENV, data_root
-    from benchmark.errors import UserError
+    from benchmark.core.errors import UserError
     from benchmark.resources import SUBSTITUTE_METADATA, substitute_embedding_dir
 
     output = Path(args.output) if args.output else substitute_embedding_dir()

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def import_textattack():
     require_nltk_data()
     marker = textattack_cache_dir() / TEXTATTACK_MARKER
     if not marker.exists():
-        from benchmark.atomic import atomic_write_text
+        from benchmark.core.atomic import atomic_write_text
 
         try:
             atomic_write_text(marker, "written by infobench after checking NLTK data; textattack only tests existence\n")

@@ -94,7 +94,7 @@ def _attack_outcomes(entries: list[dict]) -> dict[str, Outcomes]:
 
 
 def _qa_outcomes(entries: list[dict]) -> dict[str, Outcomes]:
-    from benchmark.squad_metrics import original_id
+    from benchmark.metrics.squad import original_id
 
     worst: dict[str, dict] = {}
     for entry in entries:
@@ -146,10 +146,10 @@ def intervals(kind: str, metrics: dict, counts: dict, entries: list[dict] | None
 
 def read_log_entries(records_dir: Path, record_id: str) -> list[dict] | None:
     """The per-example entries of a record's log (header dropped, last entry per example), or None."""
-    from benchmark.atomic import read_jsonl_log
-    from benchmark.records import safe_name
+    from benchmark.core.atomic import read_jsonl_log
 
-    path = Path(records_dir) / f"{safe_name(record_id)}.examples.jsonl"
+    # Record ids are file-name-safe already (records.record_id): the log is "<id>.examples.jsonl".
+    path = Path(records_dir) / f"{record_id}.examples.jsonl"
     if not path.is_file():
         return None
     latest: dict = {}

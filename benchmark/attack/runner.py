@@ -24,8 +24,8 @@ from pathlib import Path
 
 from benchmark import data as data_registry
 from benchmark import records
-from benchmark.atomic import append_jsonl, atomic_write_text, read_jsonl_log
-from benchmark.errors import UserError
+from benchmark.core.atomic import append_jsonl, atomic_write_text, read_jsonl_log
+from benchmark.core.errors import UserError
 
 log = logging.getLogger(__name__)
 HEADER_KEY = "header"
@@ -210,7 +210,7 @@ def _read_log(plan: dict) -> dict:
 
 def _attack_missing(spec, plan, header, done: dict, todo: list[int], quiet: bool, loaded=None) -> dict:
     from attacks.registry import RecipeResources
-    from benchmark.model_wrapper import attack_model_wrapper
+    from benchmark.attack.model_wrapper import attack_model_wrapper
     from models.checkpoint import load_checkpoint
 
     model, tokenizer, card = loaded or load_checkpoint(spec.checkpoint)
@@ -255,7 +255,7 @@ def attack_one(context: dict, index: int) -> dict:
     """Attack one sampled example; its outcome depends only on (seed, index) and the example."""
     from collections import OrderedDict
 
-    from benchmark.attack_scoring import columns, cosine_similarity, example_entry
+    from benchmark.metrics.attack import columns, cosine_similarity, example_entry
 
     plan, attack = context["plan"], context["attack"]
     example = plan["loaded"].examples[index]
@@ -359,8 +359,8 @@ def _check_shard_headers(headers: list[dict]) -> dict:
 
 
 def _record(card: dict, checkpoint: Path, header: dict, entries: list[dict], shard) -> dict:
-    from benchmark.attack_scoring import counts_from_log, metrics_from_log
-    from benchmark.outcomes import intervals
+    from benchmark.metrics.attack import counts_from_log, metrics_from_log
+    from benchmark.metrics.outcomes import intervals
 
     evaluation = {
         "dataset": header["dataset"], "source": header["source"], "n_available": header["n_available"],

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from benchmark.records import load_record
 
 log = logging.getLogger(__name__)
@@ -321,7 +321,7 @@ def _present(value) -> bool:
 def measured_tables(records: list[dict]) -> list[Table]:
     """One table per task; one row per checkpoint (model id + weights hash), seeds of one
     configuration merged into one row; every cell with its interval and tie mark."""
-    from benchmark.leaderboard_stats import record_evidence
+    from benchmark.leaderboard.stats import record_evidence
 
     label = variant_labeller(records)
     rows: dict[tuple, dict] = {}
@@ -345,7 +345,7 @@ def measured_tables(records: list[dict]) -> list[Table]:
 
 
 def _task_table(task: str, ordered: list[dict], metric_columns: list[Column]) -> Table:
-    from benchmark.leaderboard_stats import aggregate_seeds, mark_ties
+    from benchmark.leaderboard.stats import aggregate_seeds, mark_ties
 
     keys = [c.key for c in metric_columns]
     merged = aggregate_seeds(ordered, keys)
@@ -361,7 +361,7 @@ def _task_table(task: str, ordered: list[dict], metric_columns: list[Column]) ->
 def _frame_table(slug: str, title: str, rows: list[dict], metric_columns: list[Column], ties: bool = True) -> Table:
     import pandas as pd
 
-    from benchmark.leaderboard_stats import cell_stats
+    from benchmark.leaderboard.stats import cell_stats
 
     all_columns = list(IDENTITY_COLUMNS) + metric_columns
     frame = pd.DataFrame([[row.get(c.key) for c in all_columns] for row in rows],
@@ -372,7 +372,7 @@ def _frame_table(slug: str, title: str, rows: list[dict], metric_columns: list[C
 
 
 def _identity(checkpoint: dict) -> dict:
-    from benchmark.leaderboard_stats import seed_group_key
+    from benchmark.leaderboard.stats import seed_group_key
 
     return {"task": checkpoint.get("task") or "unknown", "backbone": checkpoint.get("backbone") or "unknown",
             "method": checkpoint.get("method") or "unknown", "checkpoint": checkpoint["model_id"],

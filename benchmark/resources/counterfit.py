@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -366,7 +366,7 @@ def quality_report(glove, fitted, gold, heldout, word_index, antonyms, config) -
 
 def build_substitute(config: CounterfitConfig, output: Path, neighbours_path: Path, quiet: bool = False) -> dict:
     """Build the substitute and write it to `output` in TextAttack's paragramcf layout; the report."""
-    from benchmark.resources import require_nltk_data
+    from benchmark.resources.locate import require_nltk_data
 
     require_nltk_data()  # WordNet gives the synonym and antonym constraints
     started = time.perf_counter()
@@ -407,9 +407,9 @@ def write_embedding_folder(folder: Path, words: list[str], vectors, nn_matrix, m
     import tempfile
     from collections import defaultdict
 
-    from benchmark.atomic import atomic_write_bytes, atomic_write_json, fsync_dir
-    from benchmark.resources import (DISTANCE_CACHES, EMBEDDING_MATRIX, NN_MATRIX, QUALITY_REPORT,
-                                     SUBSTITUTE_METADATA, WORD_LIST_JSON, WORD_LIST_PICKLE)
+    from benchmark.core.atomic import atomic_write_bytes, atomic_write_json, fsync_dir
+    from benchmark.resources.locate import (DISTANCE_CACHES, EMBEDDING_MATRIX, NN_MATRIX, QUALITY_REPORT,
+                                            SUBSTITUTE_METADATA, WORD_LIST_JSON, WORD_LIST_PICKLE)
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)

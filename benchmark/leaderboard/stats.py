@@ -21,7 +21,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from benchmark import outcomes as outcome_logs
+from benchmark.metrics import outcomes as outcome_logs
 
 ALPHA = 0.05
 HIGHER_IS_BETTER = {"accuracy": True, "clean_accuracy": True, "accuracy_under_attack": True,
