@@ -72,6 +72,7 @@ def _render_one(fmt: str, measured, reported, chosen, render) -> str:
 
 def _write_all(args, chosen, measured, reported, filtered, render) -> None:
     from benchmark.core.atomic import atomic_write_text
+    from benchmark.leaderboard.examples_page import link_attack_cells, write_examples_pages
 
     out = args.out or args.results
     plots = {}
@@ -84,9 +85,11 @@ def _write_all(args, chosen, measured, reported, filtered, render) -> None:
     atomic_write_text(out / "leaderboard.csv", render.csv_text(measured))
     atomic_write_text(out / "leaderboard_reported.csv", render.csv_text([reported]))
     images = {title: (out / link).read_bytes() for title, link in plots.items()}
+    links = write_examples_pages(chosen.records, out, prune=not filtered)
+    link_attack_cells(measured, links)
     atomic_write_text(out / "leaderboard.html", render.html_page(measured, reported, images))
-    log.info("wrote %s/leaderboard.{md,csv,html} and leaderboard_reported.csv: %d measured record(s), "
-             "%d reported row(s)%s", out, len(chosen.records), len(chosen.reported),
+    log.info("wrote %s/leaderboard.{md,csv,html}, leaderboard_reported.csv and %d examples page(s): "
+             "%d measured record(s), %d reported row(s)%s", out, len(links), len(chosen.records), len(chosen.reported),
              ", plots in plots/" if plots else "")
     if filtered:
         log.info("filtered view: README left as it is (it shows the whole leaderboard)")

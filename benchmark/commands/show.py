@@ -63,7 +63,7 @@ def load_examples(record_arg: str, results: str) -> tuple[dict, list[dict]]:
 
 
 def format_example(entry: dict, colour: bool) -> str:
-    from benchmark.metrics.validity import example_flags, swapped_words
+    from benchmark.metrics.validity import entry_validity, swapped_words
 
     perturbed = entry.get("perturbed_hypothesis")
     swaps = swapped_words(entry["hypothesis"], perturbed) if perturbed is not None else []
@@ -73,11 +73,9 @@ def format_example(entry: dict, colour: bool) -> str:
              f"  hypothesis: {mark(entry['hypothesis'], {s['at'] for s in swaps}, 'original', colour)}"]
     if perturbed is not None and entry["result"] != "skipped":
         lines.append(f"  perturbed:  {mark(perturbed, {s['at_perturbed'] for s in swaps}, 'substitute', colour)}")
-    if entry["result"] == "successful":
-        validity = entry.get("validity")
-        note = ""
-        if validity is None:  # logs from before the check: computed now, and said so
-            validity, note = example_flags(entry["hypothesis"], perturbed, entry.get("similarity")), " (computed now)"
+    validity, computed_now = entry_validity(entry)
+    if validity is not None:
+        note = " (computed now)" if computed_now else ""  # logs from before the check: said so
         pairs = ", ".join(f"{a or '∅'} -> {b or '∅'}" for a, b in validity["swaps"]) or "none"
         similarity = "n/a" if validity["similarity"] is None else f"{validity['similarity']:.3f}"
         lines.append(f"  swaps: {pairs}   similarity {similarity}   "
@@ -87,13 +85,7 @@ def format_example(entry: dict, colour: bool) -> str:
 
 def mark(text: str, positions: set, side: str, colour: bool) -> str:
     """`text` with the tokens at `positions` (indices into validity.tokens) highlighted."""
-    from benchmark.metrics.validity import _TOKEN
+    from benchmark.metrics.validity import marked_pieces
 
-    pieces, last = [], 0
-    for position, match in enumerate(_TOKEN.finditer(text)):
-        if position in positions:
-            word = match.group(0)
-            pieces += [text[last:match.start()],
-                       f"{_ANSI[side]}{word}{_ANSI['reset']}" if colour else f"[[{word}]]"]
-            last = match.end()
-    return "".join(pieces) + text[last:]
+    return "".join((f"{_ANSI[side]}{piece}{_ANSI['reset']}" if colour else f"[[{piece}]]") if marked else piece
+                   for piece, marked in marked_pieces(text, positions))

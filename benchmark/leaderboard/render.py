@@ -25,6 +25,8 @@ MISSING = "–"
 LEGEND = ("Percentages with one decimal. acc% = accuracy; *-tf1k-clean = the clean (unperturbed) 1k samples "
           "the TextFooler paper attacked, so their acc% is clean accuracy; for each attack recipe (recipe/dataset): "
           "clean% = accuracy on the attacked sample before the attack, AuA% = accuracy under attack, "
+          "AuA% validity-filtered = AuA counting every success an offline validity flag marks as a failed attack "
+          "(docs/validity.md; computed from the log for records written before the flags), "
           "Suc% = attack success rate, queries = average model queries per attacked example, "
           "pert% = average share of words perturbed; QA: EM/F1 on SQuAD dev and Adversarial SQuAD. "
           "In parentheses: the 95% interval (Wilson for rates, seeded bootstrap for means such as F1 and queries). "
@@ -266,6 +268,8 @@ def _html_cell(value, column: Column, stats=None, merged_table: Table | None = N
     raw = "" if missing else html.escape(repr(value) if column.unit != "text" else str(value))
     if merged_table is not None and column.key == "checkpoint" and str(value).endswith("-s*"):
         shown = f'<a href="#seeds-{html.escape(merged_table.slug)}" title="single seeds">{shown}</a>'
+    if stats is not None and stats.extra.get("href"):  # an attack cell: the run's examples page
+        shown = f'<a href="{html.escape(stats.extra["href"])}" title="examples of this run">{shown}</a>'
     css = ' class="num"' if column.unit not in ("text",) else ""
     title = f' title="n={stats.n}, 95% interval by {html.escape(stats.method)}"' if stats and stats.method else ""
     return f'<td{css}{title} data-value="{raw}">{shown}</td>'

@@ -25,7 +25,8 @@ from benchmark.metrics import outcomes as outcome_logs
 
 ALPHA = 0.05
 HIGHER_IS_BETTER = {"accuracy": True, "clean_accuracy": True, "accuracy_under_attack": True,
-                    "attack_success_rate": False, "exact_match": True, "f1": True}
+                    "attack_success_rate": False, "exact_match": True, "f1": True,
+                    outcome_logs.VALIDITY_FILTERED: True}
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Evidence:
     sd: float | None = None
     seeds: int | None = None
     tie: bool = False
+    record_id: str | None = None  # the record the cell comes from (None for seed-merged cells)
 
 
 @dataclass
@@ -59,9 +61,15 @@ def record_evidence(record: dict) -> dict[str, Evidence]:
         found = outcome_logs.record_outcomes(folder, record)
     else:
         found = outcome_logs.outcomes_from_counts(record["kind"], record["metrics"], record["counts"])
-    intervals = outcome_logs.stored_or_computed_intervals(folder, record, found)
+    # Outcomes the leaderboard derived itself (validity flags computed now for an old log).
+    found = {**found, **record.get("_computed_outcomes", {})}
+    intervals = dict(outcome_logs.stored_or_computed_intervals(folder, record, found))
+    for name in set(found) - set(intervals):  # e.g. a metric newer than the record's stored intervals
+        if record["metrics"].get(name) is not None and (interval := found[name].interval()) is not None:
+            intervals[name] = interval
     examples = record["evaluation"].get("examples_sha256")
-    return {name: Evidence(intervals.get(name), found.get(name), examples) for name in record["metrics"]}
+    return {name: Evidence(intervals.get(name), found.get(name), examples, record_id=record["record_id"])
+            for name in record["metrics"]}
 
 
 # ---------------------------------------------------------------- seeds
@@ -208,4 +216,5 @@ def cell_stats(evidence: Evidence | None, ties: bool = True) -> CellStats | None
     interval = evidence.interval
     return CellStats(interval=(interval["low"], interval["high"]) if interval else None,
                      n=interval.get("n") if interval else None, method=interval.get("method") if interval else None,
-                     sd=evidence.sd, seeds=evidence.seeds, tie=ties and evidence.tie)
+                     sd=evidence.sd, seeds=evidence.seeds, tie=ties and evidence.tie,
+                     extra={"record_id": evidence.record_id} if evidence.record_id else {})

@@ -24,11 +24,15 @@ log = logging.getLogger(__name__)
 REPORTED_SCHEMA_VERSION = 1
 # Units shared by measured and reported metrics: accuracies and rates are fractions in [0, 1];
 # SQuAD EM/F1 and the share of perturbed words are percentages, as the producers write them.
-FRACTION_METRICS = ("accuracy", "clean_accuracy", "accuracy_under_attack", "attack_success_rate")
+FRACTION_METRICS = ("accuracy", "clean_accuracy", "accuracy_under_attack", "attack_success_rate",
+                    "accuracy_under_attack_validity_filtered", "attack_success_rate_validity_filtered")
 PERCENT_METRICS = ("exact_match", "f1", "avg_words_perturbed_pct")
 COUNT_METRICS = ("avg_queries",)
 # (metric, header label, unit) for each attack recipe column group, in display order.
+# The validity-filtered AuA (flagged successes count as failed attacks, docs/validity.md) is its own
+# column beside the raw AuA, never instead of it.
 ATTACK_METRICS = (("clean_accuracy", "clean%", "fraction"), ("accuracy_under_attack", "AuA%", "fraction"),
+                  ("accuracy_under_attack_validity_filtered", "AuA% validity-filtered", "fraction"),
                   ("attack_success_rate", "Suc%", "fraction"), ("avg_queries", "queries", "number"),
                   ("avg_words_perturbed_pct", "pert%", "percent"))
 QA_METRICS = (("exact_match", "EM"), ("f1", "F1"))
@@ -322,6 +326,7 @@ def measured_tables(records: list[dict]) -> list[Table]:
     """One table per task; one row per checkpoint (model id + weights hash), seeds of one
     configuration merged into one row; every cell with its interval and tie mark."""
     from benchmark.leaderboard.stats import record_evidence
+    from benchmark.leaderboard.validity_column import fill_validity_filtered
 
     label = variant_labeller(records)
     rows: dict[tuple, dict] = {}
@@ -330,6 +335,7 @@ def measured_tables(records: list[dict]) -> list[Table]:
         checkpoint = record["checkpoint"]
         task = checkpoint.get("task") or "unknown"
         row = rows.setdefault((checkpoint["model_id"], checkpoint["weights_sha256"]), _identity(checkpoint))
+        fill_validity_filtered(record)  # old attack logs: the validity-filtered AuA computed now
         evidence = record_evidence(record)
         for column, value in record_cells(record, label(record)):
             columns.setdefault(task, {})[column.key] = column

@@ -24,6 +24,7 @@ from benchmark.core import stats
 log = logging.getLogger(__name__)
 
 PROPORTION, MEAN = "proportion", "mean"
+VALIDITY_FILTERED = "accuracy_under_attack_validity_filtered"
 QA_PARTS = ("exact_match", "f1")
 
 
@@ -90,7 +91,19 @@ def _attack_outcomes(entries: list[dict]) -> dict[str, Outcomes]:
         "avg_sentence_similarity": _mean({k: float(e["similarity"]) for k, e in successful.items()
                                           if e.get("similarity") is not None}),
     }
+    # Logs written with validity flags carry a "validity" key on every entry (None unless successful).
+    if any("validity" in e for e in entries) and all(e.get("validity") for e in successful.values()):
+        found[VALIDITY_FILTERED] = validity_filtered_outcomes(by_index.values())
     return {name: found[name] for name in found if found[name].n}
+
+
+def validity_filtered_outcomes(entries) -> Outcomes:
+    """Per example: 1 when the attack failed or its success carries a validity flag (flagged
+    successes count as failed attacks; see benchmark/metrics/validity.py). Entries need `validity`."""
+    def survived(entry: dict) -> bool:
+        return entry["result"] == "failed" or (entry["result"] == "successful" and entry["validity"]["flagged"])
+
+    return _proportion({str(e["index"]): float(survived(e)) for e in entries})
 
 
 def _qa_outcomes(entries: list[dict]) -> dict[str, Outcomes]:
@@ -121,6 +134,8 @@ def outcomes_from_counts(kind: str, metrics: dict, counts: dict) -> dict[str, Ou
         found = {"clean_accuracy": (n - counts.get("skipped", 0), n),
                  "accuracy_under_attack": (counts.get("failed", 0), n),
                  "attack_success_rate": (counts.get("successful", 0), decided)}
+        if "validity_flagged" in counts:  # records whose log carried validity flags
+            found[VALIDITY_FILTERED] = (counts.get("failed", 0) + counts["validity_flagged"], n)
     elif "accuracy" in metrics and "correct" in counts:
         found = {"accuracy": (counts["correct"], n)}
     else:

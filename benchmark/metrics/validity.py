@@ -62,6 +62,27 @@ def swapped_words(original: str, perturbed: str) -> list[dict]:
     return swaps
 
 
+def marked_pieces(text: str, positions: set) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, highlighted) with the tokens at `positions` (indices into
+    `tokens(text)`) highlighted: what `infobench show` and the examples pages both mark."""
+    pieces, last = [], 0
+    for position, match in enumerate(_TOKEN.finditer(text or "")):
+        if position in positions:
+            pieces += [(text[last:match.start()], False), (match.group(0), True)]
+            last = match.end()
+    return [piece for piece in pieces + [((text or "")[last:], False)] if piece[0]]
+
+
+def entry_validity(entry: dict) -> tuple[dict | None, bool]:
+    """A successful log entry's validity and whether it was computed now (logs written before
+    the check have none); (None, False) for other entries."""
+    if entry.get("result") != "successful" or entry.get("perturbed_hypothesis") is None:
+        return None, False
+    if entry.get("validity"):
+        return entry["validity"], False
+    return example_flags(entry["hypothesis"], entry["perturbed_hypothesis"], entry.get("similarity")), True
+
+
 def example_flags(original: str, perturbed: str, similarity: float | None) -> dict:
     """The validity entry of one successful example: its swaps, each flag, and whether any is set."""
     before, after = tokens(original), tokens(perturbed)
