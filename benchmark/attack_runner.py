@@ -131,9 +131,10 @@ def _plan(spec: AttackSpec) -> dict:
 
     card = read_card(spec.checkpoint)
     recipe = get_recipe(spec.recipe, list(spec.recipes_dirs))
-    params = recipe.resolve_params({**spec.recipe_params, "query_budget": spec.query_budget})
+    from benchmark.curves import resolve_params
+    params = resolve_params(recipe, {**spec.recipe_params, "query_budget": spec.query_budget})
     _check_resources(recipe)
-    loaded = data_registry.load(spec.dataset)
+    loaded = data_registry.load(spec.dataset, spec.results_dir)
     _check_compatible(card, loaded)
     indices = data_registry.sample_indices(len(loaded), spec.n, spec.seed)
     shard_indices = indices if spec.shard is None else indices[spec.shard[0]::spec.shard[1]]
@@ -219,8 +220,10 @@ def _attack_missing(spec, plan, header, done: dict, todo: list[int], quiet: bool
     wrapper = attack_model_wrapper(model, tokenizer, max_length=plan["max_length"], batch_size=spec.batch_size,
                                    precision=spec.precision)
     resources = RecipeResources()
-    attack = plan["recipe"].build(wrapper, resources, **plan["params"])
+    from benchmark.curves import build_attack, install_budget_tracer
+    attack = build_attack(plan["recipe"], wrapper, resources, plan["params"])  # + the perturbation cap, if set
     _freeze_premise(attack)
+    tracer = install_budget_tracer(attack)  # logs the budgets that would succeed (robustness curves)
     # The wrapper batches by length itself: hand it every candidate of a step at once.
     attack.goal_function.batch_size = max(attack.goal_function.batch_size, 4096)
     encoder, encoder_record = _similarity_encoder(resources)
@@ -230,7 +233,7 @@ def _attack_missing(spec, plan, header, done: dict, todo: list[int], quiet: bool
     else:
         _check_same_run(plan["log_path"], header, fresh)
     context = dict(plan=plan, attack=attack, wrapper=wrapper, tokenizer=tokenizer, encoder=encoder,
-                   seed=spec.seed, label_names=card["label_names"])
+                   seed=spec.seed, label_names=card["label_names"], tracer=tracer)
     _attack_loop(context, done, todo, quiet)
     return fresh if header is None else header
 
@@ -270,8 +273,11 @@ def attack_one(context: dict, index: int) -> dict:
         perturbed = columns(result.perturbed_result.attacked_text)["hypothesis"]
         similarity = cosine_similarity(context["encoder"], example["hypothesis"], perturbed)
     truncated = len(context["tokenizer"](example["premise"], example["hypothesis"])["input_ids"]) > plan["max_length"]
-    return example_entry(index, example, context["label_names"], result, attack.goal_function,
-                         plan["params"].get("query_budget"), similarity, truncated, seconds)
+    entry = example_entry(index, example, context["label_names"], result, attack.goal_function,
+                          plan["params"].get("query_budget"), similarity, truncated, seconds)
+    if context.get("tracer") is not None:
+        entry.update(context["tracer"].fields(result))
+    return entry
 
 
 def _show_success_rate(bar, done: dict) -> None:

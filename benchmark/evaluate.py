@@ -49,7 +49,7 @@ def _check_task(card: dict, loaded) -> None:
 
 
 def evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch_size, quiet) -> dict:
-    loaded = data_registry.load(name)
+    loaded = data_registry.load(name, results_dir)
     _check_task(card, loaded)
     if loaded.task == "qa":
         from benchmark.qa_evaluate import evaluate_qa
@@ -101,6 +101,8 @@ def _write_nli_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, resu
         "sample": {"n": len(indices), "seed": seed, "indices_sha256": _indices_hash(indices)},
         "examples_sha256": loaded.fingerprint(indices), "skipped_by_rule": loaded.skipped, "max_length": max_length,
     }
+    if loaded.provenance is not None:  # an adversarial set: which attack record (by sha256) it comes from
+        evaluation["adversarial_source"] = loaded.provenance
     metrics = {"accuracy": correct / len(chosen)}
     counts = {"n": len(chosen), "correct": correct, "truncated": sum(e["truncated"] for e in chosen)}
     record = records.make_record(rid=rid, kind="evaluate", checkpoint=records.checkpoint_identity(card, ckpt),

@@ -69,7 +69,7 @@ def plan_grid(grid: GridSpec) -> list[CellPlan]:
 
     def dataset(name):
         if name not in loaded:
-            loaded[name] = data.load(name)
+            loaded[name] = data.load(name, grid.results_dir)
         return loaded[name]
 
     plans = [_plan_attack(grid, cell, dataset) if cell.kind == "attack" else _plan_evaluate(grid, cell, dataset)
