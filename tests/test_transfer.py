@@ -166,3 +166,27 @@ def test_bad_cap_is_a_user_error(finetuned, tmp_path, run_cli):
     code, _, err = run_cli("attack", str(finetuned), *SAMPLE, "--max-perturbed-share", "1.5",
                            "--results", str(tmp_path))
     assert code == 2 and "max_perturbed_share" in err
+
+
+def test_a_declared_transfer_set_finds_its_source_record(finetuned, unbudgeted, run_cli, monkeypatch):
+    """The tf-transfer-* mechanism on the fixture's record: a declaration, not an id, picks the source."""
+    from benchmark.data import DATASETS, AttackSource, DatasetSpec
+
+    record, entries, results = unbudgeted
+    source = AttackSource(record["checkpoint"]["model_id"], "pwws", "snli-test", n=8, seed=7)
+    monkeypatch.setitem(DATASETS._entries, "test-transfer-pwws",
+                        DatasetSpec("test-transfer-pwws", task="nli", description="test", attack_source=source))
+    code, _, err = run_cli("--quiet", "evaluate", str(finetuned), "--dataset", "test-transfer-pwws",
+                           "--results", str(results))
+    assert code == 0, err
+    evaluated = json.loads((results / "records" / "test-minilm-l6-snli-attack__evaluate__test-transfer-pwws.json")
+                           .read_text())
+    assert evaluated["evaluation"]["adversarial_source"]["record_id"] == record["record_id"]
+    assert evaluated["counts"]["n"] == sum(e["result"] == "successful" for e in entries)
+    # The budgeted and capped runs of the other tests are not sources: only the unbudgeted run matches.
+    monkeypatch.setitem(DATASETS._entries, "test-transfer-other",
+                        DatasetSpec("test-transfer-other", task="nli", description="test",
+                                    attack_source=AttackSource("no-such-model", "pwws", "snli-test", n=8, seed=7)))
+    code, _, err = run_cli("--quiet", "evaluate", str(finetuned), "--dataset", "test-transfer-other",
+                           "--results", str(results))
+    assert code == 2 and "infobench attack CHECKPOINT_OF_no-such-model --recipe pwws --dataset snli-test -n 8" in err
