@@ -83,7 +83,7 @@ def find_declared_source(name: str, results_dir: Path) -> tuple[dict, Path]:
         if (record["kind"] == "attack" and record["checkpoint"]["model_id"] == source.model_id
                 and recipe.get("name") == source.recipe and _canonical(evaluation["dataset"]) == wanted
                 and sample.get("n") == source.n and sample.get("seed") == source.seed
-                and not evaluation.get("shard") and (recipe.get("params") or {}).get("query_budget") is None):
+                and not evaluation.get("shard") and _unlimited(recipe.get("params") or {})):
             found.append((record, path))
     if not found:
         raise UserError(
@@ -95,6 +95,11 @@ def find_declared_source(name: str, results_dir: Path) -> tuple[dict, Path]:
         raise UserError(f"{name}: several records could be its source ({', '.join(p.name for _, p in found)}); "
                         "keep one of them in the results folder")
     return found[0]
+
+
+def _unlimited(params: dict) -> bool:
+    """No query budget and no perturbation cap: the run a transfer set is declared from."""
+    return params.get("query_budget") is None and params.get("max_perturbed_share") is None
 
 
 def _canonical(dataset: str) -> str | None:
