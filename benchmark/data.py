@@ -51,7 +51,7 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class AttackSource:
-    """The attack record whose successful examples form a named adversarial set (see benchmark/transfer.py)."""
+    """The attack record whose successful examples form a named adversarial set (see benchmark/adversarial.py)."""
 
     model_id: str
     recipe: str
@@ -184,7 +184,7 @@ def load(name: str, results_dir: Path | None = None) -> LoadedDataset:
     Adversarial sets ("adv:<record id>", tf-transfer-*) are read from attack records in results_dir.
     """
     if name.startswith(ADVERSARIAL_PREFIX) or DATASETS.get(name).attack_source is not None:
-        from benchmark.transfer import load_adversarial
+        from benchmark.adversarial import load_adversarial
         return load_adversarial(name, results_dir)
     spec = DATASETS.get(name)
     root = data_root()

@@ -170,9 +170,8 @@ def add_curve_columns(tables, records: list[dict], results_dir: Path) -> None:
     for (recipe, dataset), runs in curve_runs(records, results_dir).items():
         values = {}
         for record, entries in runs:
-            checkpoint = record["checkpoint"]
-            auc = query_auc(entries)
-            values[checkpoint["model_id"]] = values[f"{checkpoint['model_id']}@{checkpoint['weights_sha256'][:8]}"] = auc
+            model_id, weights = record["checkpoint"]["model_id"], record["checkpoint"]["weights_sha256"]
+            values[model_id] = values[f"{model_id}@{weights[:8]}"] = query_auc(entries)  # rows show either
         for table in tables:
             keys = [c.key for c in table.columns]
             group = [i for i, key in enumerate(keys) if key.startswith(f"{recipe}@{dataset}.")]

@@ -25,12 +25,10 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from benchmark.evaluate import evaluate
     from benchmark.leaderboard_transfer import matrix_markdown
+    from benchmark.transfer import run_transfer
 
-    written = []
-    for checkpoint in args.checkpoint:
-        for name in args.sets:
-            written += evaluate(Path(checkpoint), name, None, 0, Path(args.results), args.batch_size, args.quiet)
+    written = run_transfer([Path(c) for c in args.checkpoint], args.sets, Path(args.results), args.batch_size,
+                           args.quiet)
     sys.stdout.write(matrix_markdown(written) + "\n")
     return 0
