@@ -86,7 +86,7 @@ def _heatmap(name: str, family: dict):
 
     sources, targets = family["sources"], family["targets"]
     values = np.full((len(sources), len(targets)), np.nan)
-    figure = Figure(figsize=(2.5 + 1.6 * len(targets), 1.8 + 0.7 * len(sources)), layout="constrained")
+    figure = Figure(figsize=(max(6.0, 2.5 + 1.6 * len(targets)), 2.2 + 0.7 * len(sources)), layout="constrained")
     axes = figure.add_subplot()
     for (source, target), record in family["cells"].items():
         values[sources.index(source), targets.index(target)] = 100 * record["metrics"]["accuracy"]
@@ -99,9 +99,9 @@ def _heatmap(name: str, family: dict):
             axes.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5))
     axes.set_xticks(range(len(targets)), targets, rotation=30, ha="right", fontsize="small")
     axes.set_yticks(range(len(sources)), sources, fontsize="small")
-    axes.set_xlabel("target (evaluated)")
+    axes.set_xlabel("target (evaluated); red box: white-box (target = source)")
     axes.set_ylabel("source (attacked)")
-    axes.set_title(f"transfer: {name} (red box: white-box)", fontsize="medium")
+    axes.set_title(f"transfer: {name}", fontsize="medium")
     figure.colorbar(image, ax=axes, label="accuracy (%)")
     return figure
 
