@@ -9,7 +9,7 @@ import sys
 
 from benchmark import __version__
 from benchmark.commands import command_modules
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 log = logging.getLogger("infobench")
 

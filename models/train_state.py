@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmark.atomic import atomic_write_json, fsync_dir
+from benchmark.core.atomic import atomic_write_json, fsync_dir
 
 STATE_DIR = "train_state"
 

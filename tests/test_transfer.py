@@ -30,7 +30,7 @@ def finetuned(tmp_path_factory, data_root) -> Path:
 def unbudgeted(finetuned, tmp_path_factory):
     """(record, log entries, results folder) of the unbudgeted run."""
     from benchmark.cli import main
-    from benchmark.curves import read_log_entries
+    from benchmark.records.adversarial import attack_log_entries as read_log_entries
     from benchmark.records import load_record
 
     results = tmp_path_factory.mktemp("transfer-results")
@@ -41,7 +41,7 @@ def unbudgeted(finetuned, tmp_path_factory):
 
 
 def _outcomes(results: Path, rid: str) -> dict[int, str]:
-    from benchmark.curves import read_log_entries
+    from benchmark.records.adversarial import attack_log_entries as read_log_entries
 
     return {e["index"]: e["result"] for e in read_log_entries(results, rid)}
 
@@ -129,7 +129,7 @@ def test_named_transfer_set_without_its_source_names_the_command(unbudgeted, run
 # ---- curves -----------------------------------------------------------------------------------
 
 def test_budgeted_runs_match_the_curve_example_by_example(finetuned, unbudgeted, run_cli):
-    from benchmark.curves import exactness, query_curve, search_of, succeeds_within_budget
+    from benchmark.metrics.curves import exactness, query_curve, search_of, succeeds_within_budget
 
     record, entries, results = unbudgeted
     assert exactness(entries, search_of(record))["queries"] == "exact"
@@ -151,7 +151,7 @@ def test_budgeted_runs_match_the_curve_example_by_example(finetuned, unbudgeted,
 
 
 def test_perturbation_cap_run_matches_the_share_curve(finetuned, unbudgeted, run_cli):
-    from benchmark.curves import succeeds_within_share
+    from benchmark.metrics.curves import succeeds_within_share
 
     _, entries, results = unbudgeted
     successful = [e for e in entries if e["result"] == "successful"]

@@ -40,7 +40,7 @@ def run(args) -> int:
 
     from tabulate import tabulate
 
-    from benchmark.attack_runner import AttackSpec, merge_attack_logs, parse_shard, run_attack_shard
+    from benchmark.attack.runner import AttackSpec, merge_attack_logs, parse_shard, run_attack_shard
 
     if args.threads:
         import torch
@@ -54,7 +54,7 @@ def run(args) -> int:
                       recipes_dirs=tuple(args.recipes_dir), batch_size=args.batch_size, precision=args.precision,
                       device=args.device)
     if args.merge is not None:
-        from benchmark.errors import UserError
+        from benchmark.core.errors import UserError
 
         if args.shard is not None:
             raise UserError("--merge combines all shards; leave out --shard")
@@ -70,7 +70,7 @@ def run(args) -> int:
 def _params(pairs: list[str], max_perturbed_share: float | None = None) -> dict:
     import json
 
-    from benchmark.errors import UserError
+    from benchmark.core.errors import UserError
 
     params = {}
     for pair in pairs:
@@ -82,5 +82,5 @@ def _params(pairs: list[str], max_perturbed_share: float | None = None) -> dict:
         except json.JSONDecodeError:
             params[key] = value  # a bare word: take it as text
     if max_perturbed_share is not None:
-        params["max_perturbed_share"] = max_perturbed_share  # the runner's cap (benchmark/curves.py)
+        params["max_perturbed_share"] = max_perturbed_share  # the runner's cap (benchmark/attack/budget.py)
     return params

@@ -20,7 +20,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from benchmark.adversarial import export_jsonl
+    from benchmark.records.adversarial import export_jsonl
 
     count = export_jsonl(args.dataset, Path(args.output), Path(args.results))
     sys.stdout.write(f"wrote {count} adversarial examples of {args.dataset} to {args.output}\n")

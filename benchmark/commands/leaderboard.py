@@ -35,8 +35,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from benchmark import leaderboard, leaderboard_render as render, leaderboard_transfer as transfer
-    from benchmark.errors import UserError
+    from benchmark.core.errors import UserError
+    from benchmark.leaderboard import render, tables as leaderboard, transfer
 
     found = leaderboard.load_results(args.results)
     if found.invalid:
@@ -72,13 +72,13 @@ def _render_one(fmt: str, measured, reported, chosen, render) -> str:
 
 
 def _write_all(args, chosen, measured, reported, filtered, render) -> None:
-    from benchmark.atomic import atomic_write_text
+    from benchmark.core.atomic import atomic_write_text
 
     out = args.out or args.results
     plots = {}
     if not args.no_plots:
-        from benchmark.leaderboard_plots import write_plots
-        from benchmark.leaderboard_transfer import write_plots as write_transfer_plots
+        from benchmark.leaderboard.plots import write_plots
+        from benchmark.leaderboard.transfer import write_plots as write_transfer_plots
 
         drawn = write_plots(chosen.records, out / "plots")
         drawn.update(write_transfer_plots(chosen.records, args.results, out / "plots"))
@@ -106,7 +106,7 @@ def _write_all(args, chosen, measured, reported, filtered, render) -> None:
 
 
 def _transfer_md(records, level: int = 2) -> str:
-    from benchmark.leaderboard_transfer import matrix_markdown
+    from benchmark.leaderboard.transfer import matrix_markdown
 
     text = matrix_markdown(records, level)
     return "\n" + text if text else ""

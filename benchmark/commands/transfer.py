@@ -25,8 +25,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from benchmark.leaderboard_transfer import matrix_markdown
-    from benchmark.transfer import run_transfer
+    from benchmark.evaluation.transfer import run_transfer
+    from benchmark.leaderboard.transfer import matrix_markdown
 
     written = run_transfer([Path(c) for c in args.checkpoint], args.sets, Path(args.results), args.batch_size,
                            args.quiet)

@@ -1,0 +1,380 @@
+"""Leaderboard data: result records in, validated and de-duplicated, out as pandas tables.
+
+Everything shown is derived from files: measured rows from results/records/*.json (schema
+in benchmark/records.py), literature rows from results/reported/*.json (schema below).
+The two never share a table. Rendering lives in leaderboard_render, plots in
+leaderboard_plots; this module only decides which numbers go in which cell.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmark.core.errors import UserError
+from benchmark.records import load_record
+
+log = logging.getLogger(__name__)
+
+REPORTED_SCHEMA_VERSION = 1
+# Units shared by measured and reported metrics: accuracies and rates are fractions in [0, 1];
+# SQuAD EM/F1 and the share of perturbed words are percentages, as the producers write them.
+FRACTION_METRICS = ("accuracy", "clean_accuracy", "accuracy_under_attack", "attack_success_rate")
+PERCENT_METRICS = ("exact_match", "f1", "avg_words_perturbed_pct")
+COUNT_METRICS = ("avg_queries",)
+# (metric, header label, unit) for each attack recipe column group, in display order.
+ATTACK_METRICS = (("clean_accuracy", "clean%", "fraction"), ("accuracy_under_attack", "AuA%", "fraction"),
+                  ("attack_success_rate", "Suc%", "fraction"), ("avg_queries", "queries", "number"),
+                  ("avg_words_perturbed_pct", "pert%", "percent"))
+QA_METRICS = (("exact_match", "EM"), ("f1", "F1"))
+# The combined "anli" set and its rounds get fixed, familiar headers, after the other sets.
+ANLI_HEADERS = {"anli-r1-test": "ANLI R1", "anli-r2-test": "ANLI R2", "anli-r3-test": "ANLI R3", "anli": "ANLI all"}
+QA_HEADERS = {"squad-dev": "squad-dev", "squad-dev-heldout": "squad-dev-heldout",
+              "adv-squad-addsent": "AddSent", "adv-squad-addonesent": "AddOneSent"}
+TASK_TITLES = {"nli": "NLI", "qa": "QA"}
+METHOD_ORDER = ("standard", "freelb", "infobert")  # baseline first, then the defences
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # machine name: CSV header, JSON key, HTML data-key
+    header: str  # human header for Markdown and HTML
+    unit: str  # text | int | fraction (shown x100) | percent | number
+    order: tuple = ()  # layout position among the metric columns
+
+
+IDENTITY_COLUMNS = (Column("task", "task", "text"), Column("backbone", "backbone", "text"),
+                    Column("method", "method", "text"), Column("checkpoint", "checkpoint", "text"),
+                    Column("seed", "seed", "int"))
+REPORTED_IDENTITY = (Column("model", "model", "text"), Column("backbone", "backbone", "text"),
+                     Column("method", "method", "text"))
+REPORTED_SOURCE = Column("source", "source", "text", order=(9,))
+
+
+@dataclass
+class Table:
+    slug: str  # "nli", "qa", "reported": HTML ids and sort anchors
+    title: str
+    columns: list[Column]
+    frame: "pandas.DataFrame"  # noqa: F821 - one column per Column.key, raw values, None when absent
+
+
+@dataclass
+class RecordSet:
+    records: list[dict] = field(default_factory=list)
+    reported: list[dict] = field(default_factory=list)
+    invalid: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
+    superseded: list[tuple[str, str]] = field(default_factory=list)  # (loser file, winner file)
+
+
+# ---------------------------------------------------------------- loading and checking
+
+
+def load_results(results_dir: Path) -> RecordSet:
+    """Read and check every record and reported row; collect problems instead of stopping."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise UserError(f"no results directory at {results_dir} (pass --results DIR)")
+    found = RecordSet()
+    measured = _read_folder(results_dir / "records", _load_measured, found)
+    # A shard record covers part of a sample; only the merged record belongs on the board.
+    shards = [r for r in measured if r["evaluation"].get("shard")]
+    for record in shards:
+        log.info("leaving out shard record %s (merge the shards for the full run)", record["record_id"])
+    measured = [r for r in measured if not r["evaluation"].get("shard")]
+    found.records, found.superseded = newest_per_evaluation(measured)
+    found.reported = sorted(_read_folder(results_dir / "reported", _load_reported, found),
+                            key=lambda doc: doc["reported_id"])
+    return found
+
+
+def _read_folder(folder: Path, loader, found: RecordSet) -> list[dict]:
+    if not folder.is_dir():
+        log.info("%s does not exist: nothing to read there", folder)
+        return []
+    loaded = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.name.endswith(".examples.jsonl"):
+            continue  # hidden/temporary files and per-example logs are not records
+        if path.suffix != ".json" or not path.is_file():
+            found.invalid.append((str(path), "not a record file (records are *.json)"))
+            continue
+        try:
+            loaded.append(loader(path))
+        except UserError as err:  # the checks name the file; keep the reason only
+            found.invalid.append((str(path), str(err).removeprefix(f"{path}: ")))
+    return loaded
+
+
+def _load_measured(path: Path) -> dict:
+    record = load_record(path)
+    check_measured(record, str(path))
+    record["_file"] = path.name
+    return record
+
+
+def check_measured(record: dict, where: str) -> None:
+    """What the leaderboard needs beyond schema v1: a recipe for attacks, sane metric ranges."""
+    if record["kind"] == "attack":
+        recipe = record["evaluation"].get("recipe")
+        if not isinstance(recipe, dict) or not isinstance(recipe.get("name"), str):
+            raise UserError(f"{where}: an attack record needs evaluation.recipe.name")
+    created = record.get("created")
+    if created is not None and _parse_time(created) is None:
+        raise UserError(f"{where}: created {created!r} is not an ISO timestamp")
+    for name in ("backbone", "task", "method"):
+        value = record["checkpoint"].get(name)
+        if value is not None and not isinstance(value, str):
+            raise UserError(f"{where}: checkpoint.{name} must be a string")
+    check_metric_ranges(record["metrics"], where)
+
+
+def check_metric_ranges(metrics: dict, where: str) -> None:
+    for name, value in metrics.items():
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        if name in FRACTION_METRICS and not 0 <= value <= 1:
+            raise UserError(f"{where}: metric {name!r} = {value} is not a fraction in [0, 1]")
+        if name in PERCENT_METRICS and not 0 <= value <= 100:
+            raise UserError(f"{where}: metric {name!r} = {value} is not a percentage in [0, 100]")
+        if name in COUNT_METRICS and value < 0:
+            raise UserError(f"{where}: metric {name!r} = {value} is negative")
+
+
+def _parse_time(text) -> datetime.datetime | None:
+    try:
+        stamp = datetime.datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=datetime.timezone.utc)
+
+
+def _load_reported(path: Path) -> dict:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UserError(f"{path}: not a JSON document ({err})") from None
+    validate_reported(doc, str(path))
+    if doc["reported_id"] != path.stem:
+        raise UserError(f"{path}: reported_id {doc['reported_id']!r} does not match the file name")
+    return doc
+
+
+def validate_reported(doc, where: str) -> None:
+    """Reported rows: numbers from the literature, with their source; see docs/leaderboard.md."""
+    if not isinstance(doc, dict):
+        raise UserError(f"{where}: a reported row is a JSON object")
+    if doc.get("schema_version") != REPORTED_SCHEMA_VERSION:
+        raise UserError(f"{where}: schema_version {doc.get('schema_version')!r} is not {REPORTED_SCHEMA_VERSION}")
+    if doc.get("reported") is not True or doc.get("kind") != "reported":
+        raise UserError(f"{where}: not a reported row (needs kind 'reported' and reported: true)")
+    for key in ("reported_id", "model", "backbone", "method", "task"):
+        if not isinstance(doc.get(key), str) or not doc[key]:
+            raise UserError(f"{where}: field {key!r} must be a non-empty string")
+    source = doc.get("source")
+    if not isinstance(source, dict) or not isinstance(source.get("citation"), str):
+        raise UserError(f"{where}: source.citation is required (where the numbers come from)")
+    results = doc.get("results")
+    if not isinstance(results, list) or not results:
+        raise UserError(f"{where}: results must be a non-empty list of {{dataset, metrics}}")
+    for entry in results:
+        if not isinstance(entry, dict) or not isinstance(entry.get("dataset"), str):
+            raise UserError(f"{where}: every result needs a dataset name")
+        metrics = entry.get("metrics")
+        if not isinstance(metrics, dict) or not metrics:
+            raise UserError(f"{where}: result {entry.get('dataset')!r} has no metrics")
+        for name, value in metrics.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise UserError(f"{where}: metric {name!r} must be a number, got {value!r}")
+        check_metric_ranges(metrics, f"{where} ({entry['dataset']})")
+
+
+# ---------------------------------------------------------------- duplicates
+
+
+def evaluation_key(record: dict) -> str:
+    """The (checkpoint, evaluation) identity two runs of the same command share."""
+    checkpoint, evaluation = record["checkpoint"], record["evaluation"]
+    return json.dumps([checkpoint["model_id"], checkpoint["weights_sha256"], record["kind"],
+                       evaluation["dataset"], variant_of(record)], sort_keys=True)
+
+
+def variant_of(record: dict) -> str:
+    """What tells two evaluations of one dataset apart: recipe parameters and sample."""
+    evaluation = record["evaluation"]
+    recipe = evaluation.get("recipe") or {}
+    sample = evaluation.get("sample") or {}
+    return json.dumps({"recipe": recipe.get("name"), "params": recipe.get("params"),
+                       "n": sample.get("n"), "seed": sample.get("seed")}, sort_keys=True)
+
+
+def _recency(record: dict) -> tuple:
+    stamp = _parse_time(record["created"]) if record.get("created") else None
+    oldest = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
+    return (stamp or oldest, record["record_id"], record["_file"])
+
+
+def newest_per_evaluation(records: list[dict]) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Keep the newest record per evaluation key (ties: record_id, then file name)."""
+    groups: dict[str, list[dict]] = {}
+    for record in records:
+        groups.setdefault(evaluation_key(record), []).append(record)
+    kept, superseded = [], []
+    for key in sorted(groups):
+        ranked = sorted(groups[key], key=_recency)
+        winner = ranked[-1]
+        kept.append(winner)
+        superseded += [(older["_file"], winner["_file"]) for older in ranked[:-1]]
+    return kept, sorted(superseded)
+
+
+# ---------------------------------------------------------------- filters and tables
+
+
+def select(found: RecordSet, task=None, backbone=None, method=None) -> RecordSet:
+    """Only the rows matching every given filter (measured and reported alike)."""
+    wanted = {"task": task, "backbone": backbone, "method": method}
+
+    def keep(fields: dict) -> bool:
+        return all(value is None or fields.get(name) == value for name, value in wanted.items())
+
+    return RecordSet(records=[r for r in found.records if keep(r["checkpoint"])],
+                     reported=[d for d in found.reported if keep(d)],
+                     invalid=found.invalid, superseded=found.superseded)
+
+
+def order_rank(value: str, order: tuple) -> tuple:
+    return (order.index(value), "") if value in order else (len(order), value)
+
+
+def dataset_order(dataset: str) -> tuple:
+    """Registered sets in registry order, unknown ones alphabetically after them."""
+    from benchmark.data import DATASETS
+
+    known = DATASETS.names()
+    return (0, known.index(dataset), "") if dataset in known else (1, 0, dataset)
+
+
+def variant_labeller(records: list[dict]):
+    """record -> (key suffix, header suffix), non-empty only where one dataset/recipe has variants."""
+    def slot(record: dict) -> tuple:
+        return (record["kind"], record["evaluation"]["dataset"], (record["evaluation"].get("recipe") or {}).get("name"))
+
+    slots: dict[tuple, dict[str, object]] = {}
+    for record in records:
+        sample = record["evaluation"].get("sample") or {}
+        slots.setdefault(slot(record), {})[variant_of(record)] = sample.get("n")
+
+    def label(record: dict) -> tuple[str, str]:
+        variants, variant = slots[slot(record)], variant_of(record)
+        if len(variants) == 1:
+            return ("", "")
+        if len(set(variants.values())) == len(variants):  # the sample size alone tells them apart
+            return (f"+n{variants[variant]}", f" (n={variants[variant]})")
+        digest = hashlib.sha256(variant.encode()).hexdigest()[:6]
+        return (f"+h{digest}", f" ({digest})")
+
+    return label
+
+
+def record_cells(record: dict, suffix: tuple[str, str]) -> list[tuple[Column, float]]:
+    """The (column, value) cells one measured record contributes to its checkpoint's row."""
+    dataset, metrics = record["evaluation"]["dataset"], record["metrics"]
+    key_suffix, header_suffix = suffix
+    if record["kind"] == "attack":
+        recipe = record["evaluation"]["recipe"]["name"]
+        group = f"{recipe}@{dataset}{key_suffix}"
+        cells = [(Column(f"{group}.{name}", f"{recipe}/{dataset}{header_suffix} {label}", unit,
+                         (3, recipe, dataset_order(dataset), key_suffix, i)), metrics.get(name))
+                 for i, (name, label, unit) in enumerate(ATTACK_METRICS)]
+    elif any(name in metrics for name, _ in QA_METRICS):
+        shown = QA_HEADERS.get(dataset, dataset)
+        cells = [(Column(f"{dataset}{key_suffix}.{name}", f"{shown}{header_suffix} {label}", "percent",
+                         (2, dataset_order(dataset), key_suffix, i)), metrics.get(name))
+                 for i, (name, label) in enumerate(QA_METRICS)]
+    else:
+        position = list(ANLI_HEADERS).index(dataset) if dataset in ANLI_HEADERS else None
+        header = ANLI_HEADERS[dataset] if position is not None else dataset
+        order = (1, position, key_suffix) if position is not None else (0, dataset_order(dataset), key_suffix)
+        cells = [(Column(f"{dataset}{key_suffix}.accuracy", f"{header}{header_suffix} acc%", "fraction", order),
+                  metrics.get("accuracy"))]
+    return [(column, value) for column, value in cells if _present(value)]
+
+
+def _present(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def measured_tables(records: list[dict]) -> list[Table]:
+    """One table per task; one row per checkpoint (model id + weights hash)."""
+    import pandas as pd
+
+    label = variant_labeller(records)
+    rows: dict[tuple, dict] = {}
+    columns: dict[str, dict[str, Column]] = {}
+    for record in sorted(records, key=lambda r: r["record_id"]):
+        checkpoint = record["checkpoint"]
+        task = checkpoint.get("task") or "unknown"
+        row = rows.setdefault((checkpoint["model_id"], checkpoint["weights_sha256"]), _identity(checkpoint))
+        for column, value in record_cells(record, label(record)):
+            columns.setdefault(task, {})[column.key] = column
+            row[column.key] = value
+    _disambiguate_checkpoints(rows)
+    tables = []
+    for task in sorted({row["task"] for row in rows.values()}, key=lambda t: order_rank(t, tuple(TASK_TITLES))):
+        ordered = sorted((row for row in rows.values() if row["task"] == task), key=_row_order)
+        metric_columns = sorted(columns.get(task, {}).values(), key=lambda c: (c.order, c.key))
+        all_columns = list(IDENTITY_COLUMNS) + metric_columns
+        frame = pd.DataFrame([[row.get(c.key) for c in all_columns] for row in ordered],
+                             columns=[c.key for c in all_columns], dtype=object)
+        tables.append(Table(task, f"{TASK_TITLES.get(task, task)} (measured)", all_columns, frame))
+    return tables
+
+
+def _identity(checkpoint: dict) -> dict:
+    return {"task": checkpoint.get("task") or "unknown", "backbone": checkpoint.get("backbone") or "unknown",
+            "method": checkpoint.get("method") or "unknown", "checkpoint": checkpoint["model_id"],
+            "seed": checkpoint.get("seed"), "_weights": checkpoint["weights_sha256"]}
+
+
+def _disambiguate_checkpoints(rows: dict[tuple, dict]) -> None:
+    """Two weight files under one model id (a retrained checkpoint) get the hash shown."""
+    counts: dict[str, int] = {}
+    for model_id, _ in rows:
+        counts[model_id] = counts.get(model_id, 0) + 1
+    for (model_id, weights), row in rows.items():
+        if counts[model_id] > 1:
+            row["checkpoint"] = f"{model_id}@{weights[:8]}"
+
+
+def _row_order(row: dict) -> tuple:
+    return (row["backbone"], order_rank(row["method"], METHOD_ORDER), row["checkpoint"], row["_weights"])
+
+
+def reported_table(docs: list[dict]) -> Table:
+    """Numbers from the literature, one row per source row, in their own table."""
+    import pandas as pd
+
+    columns: dict[str, Column] = {}
+    rows = []
+    for doc in sorted(docs, key=lambda d: (order_rank(d["task"], tuple(TASK_TITLES)), d["backbone"],
+                                           order_rank(d["method"], METHOD_ORDER), d["reported_id"])):
+        row = {"model": doc["model"], "backbone": doc["backbone"], "method": doc["method"],
+               "source": doc["source"]["citation"]}
+        for entry in doc["results"]:
+            fake = {"kind": "evaluate", "record_id": doc["reported_id"],
+                    "evaluation": {"dataset": entry["dataset"]}, "metrics": entry["metrics"]}
+            for column, value in record_cells(fake, ("", "")):
+                columns[column.key] = column
+                row[column.key] = value
+        rows.append(row)
+    all_columns = (list(REPORTED_IDENTITY) + sorted(columns.values(), key=lambda c: (c.order, c.key))
+                   + [REPORTED_SOURCE])
+    frame = pd.DataFrame([[row.get(c.key) for c in all_columns] for row in rows],
+                         columns=[c.key for c in all_columns], dtype=object)
+    return Table("reported", "Reported in the literature", all_columns, frame)
