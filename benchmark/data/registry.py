@@ -83,8 +83,12 @@ DATASETS: Registry[DatasetSpec] = Registry("dataset")
 # A group name expands to several registered sets, evaluated one by one and combined.
 DATASET_GROUPS: dict[str, tuple[str, ...]] = {
     "anli": ("anli-r1-test", "anli-r2-test", "anli-r3-test"),
-    "textfooler": ("snli-textfooler", "mnli-m-textfooler", "mnli-mm-textfooler"),
+    "tf1k-clean": ("snli-tf1k-clean", "mnli-m-tf1k-clean", "mnli-mm-tf1k-clean"),
 }
+# Earlier names of the TextFooler clean 1k samples: they said "textfooler" but hold clean examples
+# (the inputs the paper attacked, not its adversarial outputs). Kept so old commands and record
+# ids still resolve.
+GROUP_ALIASES = {"textfooler": "tf1k-clean"}
 
 
 def _declare(*specs: DatasetSpec) -> None:
@@ -113,13 +117,15 @@ for _round in (1, 2, 3):
         DatasetSpec(f"anli-r{_round}-dev", task="nli", description=f"ANLI round {_round} dev (hub only)",
                     hub_id="facebook/anli", hub_split=f"dev_r{_round}", id_column="uid"),
     )
+# Clean samples: accuracy on them is clean accuracy. Attack them (`infobench attack --dataset
+# snli-tf1k-clean`) to measure robustness on the examples the TextFooler paper used.
+for _name, _file, _what in (("snli", "snli.tsv", "SNLI test"), ("mnli-m", "mnli_matched.tsv", "MNLI dev-matched"),
+                            ("mnli-mm", "mnli_mismatched.tsv", "MNLI dev-mismatched")):
+    DATASETS.register(f"{_name}-tf1k-clean", DatasetSpec(
+        f"{_name}-tf1k-clean", task="nli", local_path=f"textfooler_1k/{_file}", local_format="tsv",
+        description=f"{_what} clean sample (1k, unperturbed) that the TextFooler paper attacked; "
+                    f"formerly {_name}-textfooler"), aliases=(f"{_name}-textfooler",))
 _declare(
-    DatasetSpec("snli-textfooler", task="nli", description="SNLI test sample attacked in the TextFooler paper (1k)",
-                local_path="textfooler_1k/snli.tsv", local_format="tsv"),
-    DatasetSpec("mnli-m-textfooler", task="nli", description="MNLI dev-matched sample of the TextFooler paper (1k)",
-                local_path="textfooler_1k/mnli_matched.tsv", local_format="tsv"),
-    DatasetSpec("mnli-mm-textfooler", task="nli", description="MNLI dev-mismatched sample of the TextFooler paper (1k)",
-                local_path="textfooler_1k/mnli_mismatched.tsv", local_format="tsv"),
     DatasetSpec("mnli-train", task="nli", description="MultiNLI train (hub only)",
                 hub_id="nyu-mll/multi_nli", hub_split="train", id_column="pairID"),
     DatasetSpec("mnli-dev-m", task="nli", description="MultiNLI dev matched (hub only)",
@@ -147,8 +153,8 @@ _declare(
 # a standard MiniLM trained with a seed no compared model uses, on the three clean TextFooler 1k samples.
 ADVERSARIAL_PREFIX = "adv:"  # "adv:<attack record id>": any finished attack record's successful examples
 TRANSFER_SOURCE_MODEL = "standard-minilm-l6-snli-s7"
-for _short, _clean in (("snli", "snli-textfooler"), ("mnli-m", "mnli-m-textfooler"),
-                       ("mnli-mm", "mnli-mm-textfooler")):
+for _short in ("snli", "mnli-m", "mnli-mm"):
+    _clean = f"{_short}-tf1k-clean"  # the clean TextFooler 1k sample (formerly <short>-textfooler)
     _declare(DatasetSpec(f"tf-transfer-{_short}", task="nli",
                          description=f"transfer set: TextFooler examples that fooled {TRANSFER_SOURCE_MODEL} "
                                      f"on {_clean} (built from its attack record in the results folder)",
@@ -165,6 +171,7 @@ def expand(name: str) -> tuple[str, ...]:
     """A group name ("anli") to its member sets; a plain name to itself."""
     if name.startswith(ADVERSARIAL_PREFIX):
         return (name,)
+    name = GROUP_ALIASES.get(name, name)
     if name in DATASET_GROUPS:
         return DATASET_GROUPS[name]
     try:
@@ -181,6 +188,13 @@ def is_adversarial(name: str) -> bool:
 def task_of(name: str) -> str:
     """The task of a registered set or an adversarial "adv:" set (attacks run on NLI only)."""
     return "nli" if name.startswith(ADVERSARIAL_PREFIX) else DATASETS.get(name).task
+
+
+def canonical_name(name: str) -> str:
+    """The current name of a dataset or group, for names recorded under an earlier one; unknown names as given."""
+    if name in GROUP_ALIASES:
+        return GROUP_ALIASES[name]
+    return DATASETS.canonical(name) if name in DATASETS else name
 
 
 def load(name: str) -> LoadedDataset:
