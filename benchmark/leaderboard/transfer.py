@@ -55,10 +55,10 @@ def is_white_box(record: dict) -> bool:
 
 
 def wilson(successes: int, n: int) -> tuple[float, float]:
-    from scipy.stats import binomtest
+    from benchmark.core.stats import wilson_interval
 
-    interval = binomtest(successes, n).proportion_ci(confidence_level=0.95, method="wilson")
-    return float(interval.low), float(interval.high)
+    interval = wilson_interval(successes, n)
+    return interval.low, interval.high
 
 
 def matrix_markdown(records: list[dict], level: int = 2) -> str:
