@@ -67,6 +67,8 @@ class TrainConfig:
             (self.max_length >= 16, "max length must be at least 16"),
             (self.doc_stride >= 0, "doc stride must be >= 0"),
             (self.adv_steps >= 0, "adv steps must be >= 0"),
+            (self.method != "infobert-std" or self.adv_steps == 0,
+             "infobert-std trains without adversarial steps (--adv-steps 0); use --method infobert for K > 0"),
             (0 <= self.c_low <= self.c_high <= 1, "need 0 <= c_low <= c_high <= 1"),
             (self.ib_estimator in ("sampled", "club"), "ib estimator must be sampled or club"),
             (self.mixed_precision in ("no", "bf16", "fp16"), "mixed precision must be no, bf16 or fp16"),
@@ -107,6 +109,8 @@ def resolve_config(method: str, task: str, overrides: dict) -> TrainConfig:
         values.update(beta=0.0, alpha=0.0)
     if method == "standard":
         values.update(adv_steps=0, beta=0.0, alpha=0.0)
+    if method == "infobert-std":
+        values.update(adv_steps=0)
     train_set, dev_set = TASK_DATASETS[task]
     values.update(train_dataset=train_set, dev_dataset=dev_set)
     values.update({k: v for k, v in overrides.items() if v is not None})

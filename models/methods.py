@@ -113,3 +113,8 @@ METHODS.register("freelb", Method("freelb", "FreeLB adversarial training (Zhu et
                                   adversarial_step, adversarial=True, regularized=False))
 METHODS.register("infobert", Method("infobert", "InfoBERT: FreeLB loop + IB and AF regularizers (Wang et al., ICLR 2021)",
                                     adversarial_step, adversarial=True, regularized=True))
+# The paper's "standard training" InfoBERT: the same IB and AF terms on clean inputs (K = 0).
+METHODS.register("infobert-std", Method("infobert-std",
+                                        "InfoBERT standard training: IB and AF regularizers, no adversarial steps "
+                                        "(K = 0; Wang et al., ICLR 2021)",
+                                        adversarial_step, adversarial=False, regularized=True))

@@ -63,7 +63,7 @@ def loss_before_and_after_steps(method: str, cfg, model, batch, steps: int = 6):
     from models.training import build_regularizers
 
     regs = build_regularizers(cfg, model)
-    assert bool(regs) == (method == "infobert")
+    assert bool(regs) == METHODS.get(method).regularized
     params = list(model.parameters()) + [p for r in regs.values() for p in r.parameters()]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr)
     ctx = StepContext(hp=cfg, accelerator=Accelerator(cpu=True), **regs)

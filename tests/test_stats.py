@@ -87,3 +87,33 @@ def test_paired_mean_difference():
     # Sign-flip test: 7 positive differences and one zero; all 2^8 flips are enumerated exactly.
     assert p == pytest.approx(2 / 128, abs=1e-9)
     assert stats.paired_mean_difference([1.0, 0.0], [1.0, 0.0]) == (0.0, stats.Interval(0.0, 0.0), 1.0)
+
+
+def test_seed_then_example_bootstrap_separates_a_consistent_gain_from_noise():
+    import numpy as np
+
+    from benchmark.core.stats import seed_then_example_bootstrap
+
+    rng = np.random.default_rng(1)
+    # Paired 0/1 correctness differences on 1,000 examples per seed: +1 on 12%, -1 on 4% (a +8 point gain).
+    gain = [rng.choice([1, -1, 0], size=1000, p=[0.12, 0.04, 0.84]) for _ in range(3)]
+    pooled = seed_then_example_bootstrap(gain)
+    assert pooled.sign_holds_in_every_seed and 0.05 < pooled.mean < 0.11
+    assert pooled.interval.low > 0 and pooled.p_value < 0.05
+    # Same discordance, no gain: the interval covers 0 and p is large.
+    noise = [rng.choice([1, -1, 0], size=1000, p=[0.08, 0.08, 0.84]) for _ in range(3)]
+    flat = seed_then_example_bootstrap(noise)
+    assert flat.interval.low < 0 < flat.interval.high and flat.p_value > 0.05
+
+
+def test_seed_then_example_bootstrap_widens_with_seed_to_seed_spread():
+    from benchmark.core.stats import seed_then_example_bootstrap
+
+    # Every seed's examples agree exactly (no within-seed noise), but the seeds disagree by 10
+    # points: the pooled interval must reflect that spread; a sign flip across seeds is reported.
+    spread = seed_then_example_bootstrap([[0.1] * 200, [0.0] * 200, [-0.1] * 200])
+    assert spread.interval.low <= -0.05 and spread.interval.high >= 0.05
+    assert not spread.sign_holds_in_every_seed
+    same = seed_then_example_bootstrap([[0.1] * 200] * 3)
+    assert same.interval.low == pytest.approx(0.1) and same.interval.high == pytest.approx(0.1)
+    assert same.p_value == 0.0

@@ -28,7 +28,7 @@ def _snli_batch(tokenizer, n=16):
     return collate(tokenizer, features)
 
 
-@pytest.mark.parametrize("method", ["standard", "freelb", pytest.param("infobert", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("method", ["standard", "freelb", pytest.param("infobert", marks=pytest.mark.slow), "infobert-std"])
 def test_a_few_steps_of_each_method_lower_the_loss(method, data_root):
     from models.backbones import build_task_model
 
@@ -38,7 +38,7 @@ def test_a_few_steps_of_each_method_lower_the_loss(method, data_root):
     batch = _snli_batch(tokenizer)
     before, after, figures = loss_before_and_after_steps(method, cfg, model, batch)
     assert after < before - 0.05
-    if method == "infobert":
+    if method in ("infobert", "infobert-std"):
         assert figures["ib"] > 0 and figures["af_lower_bound"] != 0
 
 
@@ -132,6 +132,7 @@ def _assert_same_training_curve(straight: Path, resumed: Path, steps: int, posit
     (["train", "--method", "standard", "--epochs", "-1"], "epochs must be positive"),
     (["train", "--method", "standard", "--task", "sts"], "unknown task 'sts'"),
     (["train", "--method", "standard", "--c-low", "0.9", "--c-high", "0.5"], "need 0 <= c_low <= c_high <= 1"),
+    (["train", "--method", "infobert-std", "--adv-steps", "3"], "infobert-std trains without adversarial steps"),
     (["train", "--method", "standard", "--batch-size", "x"], "invalid int value"),
 ])
 def test_bad_training_flags_exit_2_with_a_clear_message(run_cli, argv, message):

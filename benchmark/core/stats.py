@@ -127,3 +127,42 @@ def holm(p_values: list[float]) -> list[float]:
         running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
         adjusted[index] = running
     return adjusted
+
+
+@dataclass(frozen=True)
+class PooledDifference:
+    mean: float  # mean over seeds of the per-seed mean difference
+    interval: Interval
+    p_value: float  # two-sided bootstrap p: twice the smaller tail share beyond 0
+    per_seed: tuple[float, ...]
+
+    @property
+    def sign_holds_in_every_seed(self) -> bool:
+        return all(d > 0 for d in self.per_seed) or all(d < 0 for d in self.per_seed)
+
+
+def seed_then_example_bootstrap(per_seed_differences: list, confidence: float = CONFIDENCE,
+                                seed: int = BOOTSTRAP_SEED, resamples: int = BOOTSTRAP_RESAMPLES
+                                ) -> PooledDifference | None:
+    """Pool paired per-example differences (first - second) over training seeds.
+
+    Two-stage (hierarchical) bootstrap: each resample draws the seeds with replacement, then the
+    examples within each drawn seed with replacement, and averages the per-seed means. So the
+    interval carries both the seed-to-seed spread of the difference and each seed's sampling
+    error; a plain example bootstrap over the pooled examples would ignore the first.
+    """
+    import numpy as np
+
+    seeds = [np.asarray(list(d), dtype=float) for d in per_seed_differences if len(d)]
+    if not seeds:
+        return None
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples)
+    for r in range(resamples):
+        drawn = rng.integers(0, len(seeds), size=len(seeds))
+        means[r] = np.mean([seeds[s][rng.integers(0, seeds[s].size, size=seeds[s].size)].mean() for s in drawn])
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    p_value = min(1.0, 2 * min(np.mean(means <= 0), np.mean(means >= 0)))
+    per_seed = tuple(float(d.mean()) for d in seeds)
+    return PooledDifference(float(np.mean(per_seed)), Interval(float(low), float(high)), float(p_value), per_seed)

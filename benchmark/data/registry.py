@@ -46,6 +46,18 @@ class DatasetSpec:
     label: str = "label"
     id_column: str | None = None
     index_labels: tuple[str, ...] = NLI_LABELS  # meaning of integer labels in the local file
+    attack_source: "AttackSource | None" = None  # set: the successful examples of that attack record
+
+
+@dataclass(frozen=True)
+class AttackSource:
+    """The attack record whose successful examples form a named adversarial set (see benchmark/records/adversarial.py)."""
+
+    model_id: str
+    recipe: str
+    dataset: str
+    n: int
+    seed: int = 0
 
 
 @dataclass
@@ -55,6 +67,7 @@ class LoadedDataset:
     examples: list[dict]
     source: str
     skipped: dict[str, int] = field(default_factory=dict)
+    provenance: dict | None = None  # adversarial sets: the attack record they come from
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -136,6 +149,18 @@ _declare(
                 hub_config="AddOneSent", hub_split="validation", **_SQUAD),
 )
 
+# Transfer sets (the InfoBERT paper's TextFooler protocol, offline): the TextFooler examples that fooled
+# a standard MiniLM trained with a seed no compared model uses, on the three clean TextFooler 1k samples.
+ADVERSARIAL_PREFIX = "adv:"  # "adv:<attack record id>": any finished attack record's successful examples
+TRANSFER_SOURCE_MODEL = "standard-minilm-l6-snli-s7"
+for _short in ("snli", "mnli-m", "mnli-mm"):
+    _clean = f"{_short}-tf1k-clean"  # the clean TextFooler 1k sample (formerly <short>-textfooler)
+    _declare(DatasetSpec(f"tf-transfer-{_short}", task="nli",
+                         description=f"transfer set: TextFooler examples that fooled {TRANSFER_SOURCE_MODEL} "
+                                     f"on {_clean} (built from its attack record in the results folder)",
+                         attack_source=AttackSource(TRANSFER_SOURCE_MODEL, "textfooler", _clean, n=1000)))
+DATASET_GROUPS["tf-transfer"] = ("tf-transfer-snli", "tf-transfer-mnli-m", "tf-transfer-mnli-mm")
+
 
 def data_root() -> Path | None:
     root = os.environ.get(DATA_ENV)
@@ -144,6 +169,8 @@ def data_root() -> Path | None:
 
 def expand(name: str) -> tuple[str, ...]:
     """A group name ("anli") to its member sets; a plain name to itself."""
+    if name.startswith(ADVERSARIAL_PREFIX):
+        return (name,)
     name = GROUP_ALIASES.get(name, name)
     if name in DATASET_GROUPS:
         return DATASET_GROUPS[name]
@@ -151,6 +178,16 @@ def expand(name: str) -> tuple[str, ...]:
         return (DATASETS.canonical(name),)
     except UserError as err:
         raise UserError(f"{err} Groups: {', '.join(DATASET_GROUPS)}.") from None
+
+
+def is_adversarial(name: str) -> bool:
+    """Built from an attack record (loaded by benchmark.records.adversarial), not from a data file."""
+    return name.startswith(ADVERSARIAL_PREFIX) or (name in DATASETS and DATASETS.get(name).attack_source is not None)
+
+
+def task_of(name: str) -> str:
+    """The task of a registered set or an adversarial "adv:" set (attacks run on NLI only)."""
+    return "nli" if name.startswith(ADVERSARIAL_PREFIX) else DATASETS.get(name).task
 
 
 def canonical_name(name: str) -> str:
@@ -161,7 +198,14 @@ def canonical_name(name: str) -> str:
 
 
 def load(name: str) -> LoadedDataset:
-    """Load a registered dataset from $INFOBENCH_DATA when set, else from the hub."""
+    """Load a registered dataset from $INFOBENCH_DATA when set, else from the hub.
+
+    Adversarial sets ("adv:<record id>", tf-transfer-*) are made from attack records, a layer up:
+    benchmark.records.adversarial.load_dataset loads those and everything else.
+    """
+    if is_adversarial(name):
+        raise UserError(f"{name} is an adversarial set (made from an attack record); this command takes "
+                        "datasets only (use it with evaluate, transfer, export or a grid's [[evaluate]])")
     spec = DATASETS.get(name)
     root = data_root()
     if root is not None and spec.local_path is not None:

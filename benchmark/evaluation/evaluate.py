@@ -16,6 +16,7 @@ from benchmark import records
 from benchmark.core.atomic import append_jsonl
 from benchmark.core.errors import UserError
 from benchmark.metrics import outcomes
+from benchmark.records.adversarial import load_dataset
 
 log = logging.getLogger(__name__)
 CHUNK = 256  # examples scored between two log appends
@@ -51,7 +52,7 @@ def _check_task(card: dict, loaded) -> None:
 
 
 def evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch_size, quiet) -> dict:
-    loaded = data_registry.load(name)
+    loaded = load_dataset(name, results_dir)  # adversarial sets come from the results folder
     _check_task(card, loaded)
     if loaded.task == "qa":
         from benchmark.evaluation.qa import evaluate_qa
@@ -103,6 +104,8 @@ def _write_nli_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, resu
         "sample": {"n": len(indices), "seed": seed, "indices_sha256": _indices_hash(indices)},
         "examples_sha256": loaded.fingerprint(indices), "skipped_by_rule": loaded.skipped, "max_length": max_length,
     }
+    if loaded.provenance is not None:  # an adversarial set: which attack record (by sha256) it comes from
+        evaluation["adversarial_source"] = loaded.provenance
     metrics = {"accuracy": correct / len(chosen)}
     counts = {"n": len(chosen), "correct": correct, "truncated": sum(e["truncated"] for e in chosen)}
     record = records.make_record(rid=rid, kind="evaluate", checkpoint=records.checkpoint_identity(card, ckpt),
