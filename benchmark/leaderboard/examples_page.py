@@ -113,18 +113,26 @@ def write_examples_pages(records: list[dict], out: Path, prune: bool) -> dict[st
 
 
 def link_attack_cells(tables, links: dict[str, str]) -> None:
-    """Point every attack cell (`recipe@dataset.metric`) at its record's page; a seed-merged
-    row's cells point at the single-seed table, whose cells link to each seed's page."""
+    """Point every attack cell (`recipe@dataset.metric`, columns other modules add included) at its
+    record's page; a seed-merged row's cells point at the single-seed table, whose cells link to
+    each seed's page."""
+    from benchmark.leaderboard.stats import CellStats
+
     for table in tables:
         for part in (table, table.single_seeds):
-            for (_, key), stats in (part.cells.items() if part is not None else ()):
-                record_id = stats.extra.get("record_id")
-                if "@" not in key:
-                    continue
-                if record_id in links:
-                    stats.extra["href"] = links[record_id]
-                elif stats.seeds is not None and table.single_seeds is not None:
-                    stats.extra["href"] = f"#seeds-{table.slug}"
+            if part is None:
+                continue
+            hrefs = {}  # (row, "recipe@dataset") -> link, from the cells that know their record
+            for (position, key), stats in part.cells.items():
+                if "@" in key and stats.extra.get("record_id") in links:
+                    hrefs[(position, key.rsplit(".", 1)[0])] = links[stats.extra["record_id"]]
+                elif "@" in key and stats.seeds is not None and table.single_seeds is not None:
+                    hrefs[(position, key.rsplit(".", 1)[0])] = f"#seeds-{table.slug}"
+            for column in part.columns:
+                for position in range(len(part.frame)):
+                    href = hrefs.get((position, column.key.rsplit(".", 1)[0])) if "@" in column.key else None
+                    if href is not None:
+                        part.cells.setdefault((position, column.key), CellStats()).extra["href"] = href
 
 
 def examples_page(record: dict, entries: list[dict]) -> str:
