@@ -176,3 +176,22 @@ def test_records_with_flags_carry_the_filtered_figure_and_its_interval():
     assert from_counts[KEY]["method"] == "wilson" and from_counts[KEY]["n"] == 4
     old_log = [{k: v for k, v in e.items() if k != "validity"} for e in entries]
     assert KEY not in outcome_logs.outcomes_from_log("attack", {}, old_log)
+
+
+def test_a_seed_merged_row_links_to_the_single_seed_rows(tmp_path):
+    from test_leaderboard import attack, checkpoint
+
+    from benchmark.leaderboard import tables
+    from benchmark.leaderboard.examples_page import link_attack_cells, page_link
+
+    results = tmp_path / "results"
+    seeds = [checkpoint(f"infobert-minilm-l6-snli-s{seed}", "infobert", seed=seed) for seed in (1, 2)]
+    written = [attack(results, ckpt, "textfooler", "snli-test", 0.8, 0.2) for ckpt in seeds]
+    measured = tables.measured_tables(tables.load_results(results).records)
+    links = {record["record_id"]: page_link(record["record_id"]) for record in written}
+    link_attack_cells(measured, links)
+    nli = measured[0]
+    merged = {key: stats.extra.get("href") for (row, key), stats in nli.cells.items() if "@" in key}
+    single = {(row, key): stats.extra.get("href") for (row, key), stats in nli.single_seeds.cells.items()}
+    assert len(nli.frame) == 1 and set(merged.values()) == {"#seeds-nli"}
+    assert {single[(row, "textfooler@snli-test.accuracy_under_attack")] for row in (0, 1)} == set(links.values())
