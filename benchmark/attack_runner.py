@@ -150,10 +150,12 @@ def _check_compatible(card: dict, loaded) -> None:
     if loaded.task != "nli" or card["task"] != "nli":
         raise UserError(f"attacks run on NLI checkpoints and datasets; got a {card['task']} checkpoint and "
                         f"{loaded.name} ({loaded.task})")
+    from models.external import two_way_hint
+
     missing = sorted({e["label"] for e in loaded.examples} - set(card["label_names"]))
     if missing:
         raise UserError(f"{loaded.name} has labels {missing} that checkpoint {card['model_id']} does not know "
-                        f"(its labels: {card['label_names']}); attack a checkpoint trained on these labels")
+                        f"(its labels: {card['label_names']}){two_way_hint(card) or '; attack a checkpoint trained on these labels'}")
 
 
 def _check_resources(recipe) -> None:

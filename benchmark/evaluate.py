@@ -42,10 +42,12 @@ def _check_task(card: dict, loaded) -> None:
                         f"{card['task']} dataset (see `infobench datasets`), or train a {loaded.task} checkpoint "
                         f"(`infobench train --task {loaded.task}`)")
     if loaded.task == "nli":
+        from models.external import two_way_hint
+
         missing = sorted({e["label"] for e in loaded.examples} - set(card["label_names"]))
         if missing:
             raise UserError(f"{loaded.name} has labels {missing} that checkpoint {card['model_id']} does not "
-                            f"know (its labels: {card['label_names']})")
+                            f"know (its labels: {card['label_names']}){two_way_hint(card)}")
 
 
 def evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch_size, quiet) -> dict:

@@ -64,12 +64,26 @@ def _replace_dir(staging: Path, target: Path) -> None:
     fsync_dir(target.parent)
 
 
-def read_card(ckpt_dir: str | Path) -> dict:
-    """Validate the directory and its card without loading weights."""
-    ckpt_dir = Path(ckpt_dir)
-    if not ckpt_dir.is_dir():
-        raise UserError(f"checkpoint not found: {ckpt_dir} (expected a directory made by `infobench train`)")
-    _refuse_pickles(ckpt_dir)
+def is_infobench_checkpoint(checkpoint) -> bool:
+    return (Path(checkpoint) / CARD_FILE).is_file()
+
+
+def read_card(checkpoint) -> dict:
+    """Validate the checkpoint and its card without loading weights.
+
+    `checkpoint`: a folder (str, Path) or a `models.external.CheckpointRef`. A folder without
+    card.json, or a hub id, gets a synthesized card (models/external.py).
+    """
+    from models.external import as_ref, synthesize_card
+
+    ref = as_ref(checkpoint)
+    if not is_infobench_checkpoint(checkpoint):
+        return dict(synthesize_card(ref)[0])
+    if ref.labels or ref.revision:
+        raise UserError(f"{checkpoint}: an infobench checkpoint carries its labels in card.json; leave out "
+                        "--labels and --revision")
+    ckpt_dir = Path(checkpoint)
+    refuse_pickles(ckpt_dir)
     if not (ckpt_dir / WEIGHTS_FILE).is_file():
         raise UserError(f"{ckpt_dir}: no {WEIGHTS_FILE}; infobench loads safetensors weights only")
     card_path = ckpt_dir / CARD_FILE
@@ -82,10 +96,30 @@ def read_card(ckpt_dir: str | Path) -> dict:
     missing = [f for f in REQUIRED_CARD_FIELDS if not isinstance(card, dict) or f not in card]
     if missing:
         raise UserError(f"{card_path}: missing fields {missing}")
+    _check_labels_match_config(ckpt_dir, card)
+    card["card_sha256"] = sha256_file(card_path)  # records name the exact card they were scored with
     return card
 
 
-def _refuse_pickles(ckpt_dir: Path) -> None:
+def _check_labels_match_config(ckpt_dir: Path, card: dict) -> None:
+    """The card's label order must be the weights' own: reordering it would silently relabel every prediction."""
+    try:
+        config = json.loads((ckpt_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise UserError(f"{ckpt_dir}: config.json is missing or unreadable") from None
+    if not any(str(a).endswith("ForSequenceClassification") for a in config.get("architectures") or []):
+        return  # span heads have no labels; a card over the wrong head is refused when loading
+    try:
+        id2label = {int(k): v for k, v in config["id2label"].items()}
+    except (KeyError, AttributeError, ValueError):
+        raise UserError(f"{ckpt_dir}: config.json has no id2label to check card.json's label_names against") from None
+    from_config = [id2label.get(i) for i in range(len(id2label))]
+    if list(card["label_names"]) != from_config:
+        raise UserError(f"{ckpt_dir}: card.json label_names {card['label_names']} differ from config.json id2label "
+                        f"{from_config}; the weights' label order is config.json's: restore card.json")
+
+
+def refuse_pickles(ckpt_dir: Path) -> None:
     pickles = sorted(p.name for p in ckpt_dir.iterdir() if p.suffix in PICKLE_SUFFIXES)
     if pickles:
         raise UserError(
@@ -95,6 +129,8 @@ def _refuse_pickles(ckpt_dir: Path) -> None:
 
 
 def verify_weights(ckpt_dir: str | Path, card: dict) -> None:
+    if card.get("method") == "external":
+        return  # the synthesized card was hashed from these very files
     actual = sha256_file(Path(ckpt_dir) / WEIGHTS_FILE)
     if actual != card["weights_sha256"]:
         raise UserError(f"{ckpt_dir}: {WEIGHTS_FILE} does not match the sha256 in {CARD_FILE} "
@@ -115,6 +151,10 @@ def load_checkpoint(ckpt_dir: str | Path, verify: bool = True, attn_implementati
     card = read_card(ckpt_dir)
     if verify:
         verify_weights(ckpt_dir, card)
+    if card.get("method") == "external":
+        from models.external import as_ref, synthesize_card
+
+        ckpt_dir = synthesize_card(as_ref(ckpt_dir))[1]  # a hub id's files are in the hub cache
     try:
         model, info = model_class(card["task"]).from_pretrained(
             str(ckpt_dir), use_safetensors=True, trust_remote_code=False,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 
+from benchmark.commands._checkpoint import add_checkpoint_arguments
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("evaluate", help="evaluate a checkpoint on datasets (accuracy / EM-F1 records)",
                                    description="Score a checkpoint on a registered dataset or group (anli, "
                                                "textfooler); writes one record per set to RESULTS/records.")
-    parser.add_argument("checkpoint", help="checkpoint directory made by `infobench train`")
+    add_checkpoint_arguments(parser)
     parser.add_argument("--dataset", required=True, action="append",
                         help="dataset or group name; repeat for several (see `infobench datasets`)")
     parser.add_argument("-n", type=int, action="append", default=None,
@@ -40,11 +42,12 @@ def run(args) -> int:
 
     from tabulate import tabulate
 
+    from benchmark.commands._checkpoint import checkpoint_ref
     from benchmark.evaluate import evaluate
 
     rows = []
     for dataset, n in zip(args.dataset, _sample_sizes(args.n, args.dataset)):
-        for record in evaluate(Path(args.checkpoint), dataset, n, args.seed, Path(args.results),
+        for record in evaluate(checkpoint_ref(args), dataset, n, args.seed, Path(args.results),
                                args.batch_size, args.quiet):
             metrics = {k: round(v, 4) for k, v in record["metrics"].items() if not k.startswith("accuracy_")}
             rows.append([record["evaluation"]["dataset"], record["counts"]["n"], metrics, record["record_id"]])
