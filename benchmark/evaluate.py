@@ -99,7 +99,8 @@ def _write_nli_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, resu
     correct = sum(e["correct"] for e in chosen)
     max_length = card["hyperparameters"].get("max_length", 128)
     evaluation = {
-        "dataset": loaded.name, "source": loaded.source, "n_examples": len(indices), "n_available": len(loaded),
+        "dataset": loaded.name, "source": loaded.source, **loaded.provenance(), "n_examples": len(indices),
+        "n_available": len(loaded),
         "sample": {"n": len(indices), "seed": seed, "indices_sha256": _indices_hash(indices)},
         "examples_sha256": loaded.fingerprint(indices), "skipped_by_rule": loaded.skipped, "max_length": max_length,
     }

@@ -75,7 +75,8 @@ def canonical_label(name: str) -> str | None:
 
 
 def is_hub_id(text: str) -> bool:
-    return bool(_HUB_ID.match(text)) and not Path(text).exists()
+    """org/name that is not a local path (nor under an existing local folder "org")."""
+    return bool(_HUB_ID.match(text)) and not Path(text).exists() and not Path(text).parent.is_dir()
 
 
 # ---- the folder ---------------------------------------------------------------------------------

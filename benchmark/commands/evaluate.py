@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from benchmark.commands._checkpoint import add_checkpoint_arguments
+from benchmark.commands._datasets import add_dataset_arguments
 
 
 def register(subparsers) -> None:
@@ -13,7 +14,9 @@ def register(subparsers) -> None:
                                                "textfooler); writes one record per set to RESULTS/records.")
     add_checkpoint_arguments(parser)
     parser.add_argument("--dataset", required=True, action="append",
-                        help="dataset or group name; repeat for several (see `infobench datasets`)")
+                        help="dataset or group name, or a data file (jsonl, tsv, SQuAD json); repeat for several "
+                             "(see `infobench datasets`)")
+    add_dataset_arguments(parser)
     parser.add_argument("-n", type=int, action="append", default=None,
                         help="seeded sample of N examples per set (default: all); one -n for every --dataset, "
                              "or one per --dataset in the same order")
@@ -43,10 +46,12 @@ def run(args) -> int:
     from tabulate import tabulate
 
     from benchmark.commands._checkpoint import checkpoint_ref
+    from benchmark.commands._datasets import resolve_datasets
     from benchmark.evaluate import evaluate
 
     rows = []
-    for dataset, n in zip(args.dataset, _sample_sizes(args.n, args.dataset)):
+    datasets = resolve_datasets(args, args.dataset)
+    for dataset, n in zip(datasets, _sample_sizes(args.n, datasets)):
         for record in evaluate(checkpoint_ref(args), dataset, n, args.seed, Path(args.results),
                                args.batch_size, args.quiet):
             metrics = {k: round(v, 4) for k, v in record["metrics"].items() if not k.startswith("accuracy_")}
