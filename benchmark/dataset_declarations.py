@@ -101,17 +101,17 @@ def register_user_dataset(name: str, labels: str | None = None) -> str:
     from benchmark.data import DATASETS
 
     discover()
-    if name in DATASETS:
-        return DATASETS.canonical(name)
     path = Path(name)
     if not path.is_file():
-        return name  # the registry's own "unknown dataset, did you mean" follows
+        return DATASETS.canonical(name) if name in DATASETS else name  # else "unknown dataset, did you mean"
     spec = path_spec(path, labels)
-    if spec.name in DATASETS and DATASETS.get(spec.name).file_path != spec.file_path:
+    if spec.name not in DATASETS:
+        DATASETS.register(spec.name, spec, aliases=(name,) if name != spec.name else ())
+    elif DATASETS.get(spec.name).file_path != spec.file_path:
         raise UserError(f"{path}: a dataset named {spec.name!r} already exists; rename the file or declare it "
                         "under another name (docs/adding-a-dataset.md)")
-    if spec.name not in DATASETS:
-        DATASETS.register(spec.name, spec, aliases=(name,))
+    else:
+        DATASETS.replace(spec.name, spec)  # the same file, perhaps with other --dataset-labels
     return spec.name
 
 
