@@ -39,8 +39,21 @@ KEYS = ("name", "task", "description", "file", "hub", "config", "split", "format
         "label_map")
 COLUMNS = ("premise", "hypothesis", "label", "id")
 LABEL_NAMES = ("entailment", "neutral", "contradiction", "not_entailment")
+# Label names in users' files and model configs, read case-insensitively (docs/label-mapping.md).
+LABEL_ALIASES = {
+    "entailment": ("entailment", "entails", "entail", "entailed", "ent", "e"),
+    "neutral": ("neutral", "neutrality", "neu", "n"),
+    "contradiction": ("contradiction", "contradicts", "contradict", "contradictory", "con", "c"),
+    "not_entailment": ("not_entailment", "not-entailment", "not entailment", "non_entailment", "non-entailment",
+                       "not_entails", "no_entailment"),
+}
+_ALIAS_TO_NAME = {alias: name for name, aliases in LABEL_ALIASES.items() for alias in aliases}
 _FORMATS = {".jsonl": "jsonl", ".gz": "jsonl", ".tsv": "tsv", ".json": "json"}
 _discovered = False
+
+
+def canonical_label(name) -> str | None:
+    return _ALIAS_TO_NAME.get(str(name).strip().lower())
 
 
 # ---- finding declarations -----------------------------------------------------------------------
@@ -118,9 +131,10 @@ def register_user_dataset(name: str, labels: str | None = None) -> str:
 # ---- reading a declaration ----------------------------------------------------------------------
 
 def read_declaration(path: Path):
-    from benchmark.grid_spec import _toml_reader
-
-    tomllib = _toml_reader()
+    try:
+        import tomllib  # Python 3.11+
+    except ModuleNotFoundError:  # Python 3.10: the same parser from PyPI
+        import tomli as tomllib
     try:
         text = path.read_text(encoding="utf-8")
         raw = tomllib.loads(text)
@@ -190,11 +204,15 @@ def _format_of(path: Path) -> str:
 
 def provenance(spec) -> dict:
     """The declaration as records carry it, with the sha256 of the data file."""
-    from models.checkpoint import sha256_file
+    import hashlib
 
     out = {k: v for k, v in spec.declaration.items()}
     if spec.file_path is not None:
-        out["file_sha256"] = sha256_file(spec.file_path)
+        digest = hashlib.sha256()
+        with open(spec.file_path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        out["file_sha256"] = digest.hexdigest()
     return out
 
 
@@ -269,8 +287,6 @@ def _layout(first: dict, path: Path) -> tuple[str, str, str]:
 
 def parse_dataset_labels(text: str | None) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     """`--dataset-labels entailment,neutral,contradiction` (integers in order) or `yes=entailment,no=...`."""
-    from models.external import canonical_label
-
     if not text:
         return (), ()
     order, mapping = [], []
@@ -286,8 +302,6 @@ def parse_dataset_labels(text: str | None) -> tuple[tuple[str, ...], tuple[tuple
 
 def user_label(value, spec, where: str) -> str:
     """A user file's label -> our name: integers by the declared order, text by map, then by name/alias."""
-    from models.external import canonical_label
-
     if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit() and spec.index_labels):
         index = int(value)
         if not spec.index_labels:

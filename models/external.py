@@ -21,16 +21,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmark.dataset_declarations import canonical_label
 from benchmark.errors import UserError
 
-LABEL_ALIASES = {
-    "entailment": ("entailment", "entails", "entail", "entailed", "ent", "e"),
-    "neutral": ("neutral", "neutrality", "neu", "n"),
-    "contradiction": ("contradiction", "contradicts", "contradict", "contradictory", "con", "c"),
-    "not_entailment": ("not_entailment", "not-entailment", "not entailment", "non_entailment", "non-entailment",
-                       "not_entails", "no_entailment"),
-}
-_ALIAS_TO_NAME = {alias: name for name, aliases in LABEL_ALIASES.items() for alias in aliases}
 TWO_WAY = ("entailment", "not_entailment")
 NLI_MAX_LENGTH = 128  # the zoo's setting, so external rows compare with zoo rows
 QA_WINDOW = {"max_length": 384, "doc_stride": 128}
@@ -68,10 +61,6 @@ def parse_labels(text: str | None) -> tuple[str, ...] | None:
         raise UserError(f"--labels: unknown label names {unknown or [text]}; use entailment, neutral, "
                         "contradiction (or not_entailment), in the order of the model's ids")
     return mapped
-
-
-def canonical_label(name: str) -> str | None:
-    return _ALIAS_TO_NAME.get(str(name).strip().lower())
 
 
 def is_hub_id(text: str) -> bool:

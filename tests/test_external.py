@@ -116,3 +116,20 @@ def test_infobench_card_is_bound_to_its_weights(tiny_backbone, tmp_path, run_cli
                            "--results", str(tmp_path / "r2"))
     assert code == 2 and "differ from config.json id2label" in err
     assert not (tmp_path / "r2").exists()
+
+
+def test_grid_spec_takes_card_less_checkpoints_with_their_labels(plain, tmp_path):
+    from benchmark.errors import UserError
+    from benchmark.grid_spec import load_spec
+
+    spec = tmp_path / "grid.toml"
+    spec.write_text(f'checkpoints = ["{plain["upper"]}", {{ path = "{plain["generic"]}", '
+                    'labels = ["contradiction", "entailment", "neutral"] }]\n'
+                    '[[evaluate]]\ndataset = "snli-test"\nn = 4\n')
+    grid = load_spec(spec, tmp_path / "r")
+    rules = sorted(card["label_mapping"]["rule"] for card in grid.cards.values())
+    assert rules == ["--labels (id order)", "config.id2label by name (case-insensitive, aliases)"]
+    assert len(grid.cells) == 2
+    spec.write_text(f'checkpoints = ["{plain["generic"]}"]\n[[evaluate]]\ndataset = "snli-test"\n')
+    with pytest.raises(UserError, match=r"LABEL_0.*--labels"):
+        load_spec(spec)

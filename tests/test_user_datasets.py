@@ -115,3 +115,18 @@ def test_two_way_model_scores_a_two_way_dataset(files, tmp_path, run_cli):
     code, _, err = run_cli("--quiet", "evaluate", str(model), "--dataset", str(path), "--results", str(tmp_path / "r"))
     assert code == 0, err
     assert _record(tmp_path / "r", "two_way")["checkpoint"]["label_mapping"]["scheme"] == "two-way"
+
+
+def test_squad_json_path_is_a_qa_set(data_root, tmp_path):
+    from benchmark import data
+    from benchmark.dataset_declarations import register_user_dataset
+
+    squad = json.loads((data_root / "squad/dev-v1.1.json").read_text())
+    squad["data"] = squad["data"][:1]
+    path = tmp_path / "my_squad.json"
+    path.write_text(json.dumps(squad))
+    name = register_user_dataset(str(path))
+    loaded = data.load(name)
+    questions = sum(len(p["qas"]) for p in squad["data"][0]["paragraphs"])
+    assert (name, loaded.task, len(loaded)) == ("my_squad", "qa", questions)
+    assert loaded.declaration["format"] == "squad" and len(loaded.declaration["file_sha256"]) == 64
