@@ -97,8 +97,19 @@ def read_card(checkpoint) -> dict:
     if missing:
         raise UserError(f"{card_path}: missing fields {missing}")
     _check_labels_match_config(ckpt_dir, card)
-    card["card_sha256"] = sha256_file(card_path)  # records name the exact card they were scored with
+    card["card_sha256"] = card_sha256(card)  # records name the card they were scored with
     return card
+
+
+# What differs between two runs of the same `train` command; left out of the card's hash so the
+# same command twice still gives identical records.
+CARD_VOLATILE = ("created", "train_time_s", "device", "git_commit", "host")
+
+
+def card_sha256(card: dict) -> str:
+    """sha256 of the card's canonical JSON, timing fields aside."""
+    stable = {k: v for k, v in card.items() if k not in CARD_VOLATILE and k != "card_sha256"}
+    return hashlib.sha256(json.dumps(stable, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def _check_labels_match_config(ckpt_dir: Path, card: dict) -> None:

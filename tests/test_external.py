@@ -108,8 +108,12 @@ def test_infobench_card_is_bound_to_its_weights(tiny_backbone, tmp_path, run_cli
     assert run_cli("--quiet", "evaluate", str(ckpt), "--dataset", "snli-test", "-n", "4",
                    "--results", str(tmp_path / "r"))[0] == 0
     (record,) = _records(tmp_path / "r")
-    assert record["checkpoint"]["card_sha256"] == hashlib.sha256((ckpt / "card.json").read_bytes()).hexdigest()
+    from models.checkpoint import card_sha256
+
     saved = json.loads((ckpt / "card.json").read_text())
+    assert record["checkpoint"]["card_sha256"] == card_sha256(saved)
+    assert card_sha256({**saved, "created": "another time"}) == card_sha256(saved)
+    assert card_sha256({**saved, "seed": 1}) != card_sha256(saved)
     saved["label_names"] = ["neutral", "entailment", "contradiction"]
     (ckpt / "card.json").write_text(json.dumps(saved))
     code, _, err = run_cli("--quiet", "evaluate", str(ckpt), "--dataset", "snli-test", "-n", "4",
