@@ -12,20 +12,12 @@ from pathlib import Path
 
 from benchmark.core.atomic import atomic_write_json, staged_directory
 from benchmark.core.errors import UserError
+from models.safe_weights import refuse_pickles, sha256_file
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.json"
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 REQUIRED_CARD_FIELDS = ("model_id", "backbone", "task", "label_names", "method", "hyperparameters",
                         "seed", "weights_sha256")
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def save_checkpoint(model, tokenizer, card: dict, out_dir: str | Path, extra_modules: dict | None = None) -> dict:
@@ -47,12 +39,26 @@ def save_checkpoint(model, tokenizer, card: dict, out_dir: str | Path, extra_mod
     return card
 
 
-def read_card(ckpt_dir: str | Path) -> dict:
-    """Validate the directory and its card without loading weights."""
-    ckpt_dir = Path(ckpt_dir)
-    if not ckpt_dir.is_dir():
-        raise UserError(f"checkpoint not found: {ckpt_dir} (expected a directory made by `infobench train`)")
-    _refuse_pickles(ckpt_dir)
+def is_infobench_checkpoint(checkpoint) -> bool:
+    return (Path(checkpoint) / CARD_FILE).is_file()
+
+
+def read_card(checkpoint) -> dict:
+    """Validate the checkpoint and its card without loading weights.
+
+    `checkpoint`: a folder (str, Path) or a `models.external.CheckpointRef`. A folder without
+    card.json, or a hub id, gets a synthesized card (models/external.py).
+    """
+    from models.external import as_ref, synthesize_card
+
+    ref = as_ref(checkpoint)
+    if not is_infobench_checkpoint(checkpoint):
+        return dict(synthesize_card(ref)[0])
+    if ref.labels or ref.revision:
+        raise UserError(f"{checkpoint}: an infobench checkpoint carries its labels in card.json; leave out "
+                        "--labels and --revision")
+    ckpt_dir = Path(checkpoint)
+    refuse_pickles(ckpt_dir)
     if not (ckpt_dir / WEIGHTS_FILE).is_file():
         raise UserError(f"{ckpt_dir}: no {WEIGHTS_FILE}; infobench loads safetensors weights only")
     card_path = ckpt_dir / CARD_FILE
@@ -65,19 +71,45 @@ def read_card(ckpt_dir: str | Path) -> dict:
     missing = [f for f in REQUIRED_CARD_FIELDS if not isinstance(card, dict) or f not in card]
     if missing:
         raise UserError(f"{card_path}: missing fields {missing}")
+    _check_labels_match_config(ckpt_dir, card)
+    card["card_sha256"] = card_sha256(card)  # records name the card they were scored with
     return card
 
 
-def _refuse_pickles(ckpt_dir: Path) -> None:
-    pickles = sorted(p.name for p in ckpt_dir.iterdir() if p.suffix in PICKLE_SUFFIXES)
-    if pickles:
-        raise UserError(
-            f"{ckpt_dir}: refusing pickle weight files {pickles}; infobench never unpickles. Convert them once in "
-            "a trusted environment: AutoModel.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True), "
-            "then delete the pickle files.")
+# What differs between two runs of the same `train` command; left out of the card's hash so the
+# same command twice still gives identical records.
+CARD_VOLATILE = ("created", "train_time_s", "device", "git_commit", "host")
+
+
+def card_sha256(card: dict) -> str:
+    """sha256 of the card's canonical JSON, timing fields aside."""
+    stable = {k: v for k, v in card.items() if k not in CARD_VOLATILE and k != "card_sha256"}
+    return hashlib.sha256(json.dumps(stable, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _check_labels_match_config(ckpt_dir: Path, card: dict) -> None:
+    """The card's label order must be the weights' own: reordering it would silently relabel every prediction."""
+    if card.get("task") != "nli":
+        return  # span heads have no labels; a card over the wrong head is refused when loading
+    try:
+        config = json.loads((ckpt_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise UserError(f"{ckpt_dir}: config.json is missing or unreadable") from None
+    if not any(str(a).endswith("ForSequenceClassification") for a in config.get("architectures") or []):
+        return  # span heads have no labels; a card over the wrong head is refused when loading
+    try:
+        id2label = {int(k): v for k, v in config["id2label"].items()}
+    except (KeyError, AttributeError, ValueError):
+        raise UserError(f"{ckpt_dir}: config.json has no id2label to check card.json's label_names against") from None
+    from_config = [id2label.get(i) for i in range(len(id2label))]
+    if list(card["label_names"]) != from_config:
+        raise UserError(f"{ckpt_dir}: card.json label_names {card['label_names']} differ from config.json id2label "
+                        f"{from_config}; the weights' label order is config.json's: restore card.json")
 
 
 def verify_weights(ckpt_dir: str | Path, card: dict) -> None:
+    if card.get("method") == "external":
+        return  # the synthesized card was hashed from these very files
     actual = sha256_file(Path(ckpt_dir) / WEIGHTS_FILE)
     if actual != card["weights_sha256"]:
         raise UserError(f"{ckpt_dir}: {WEIGHTS_FILE} does not match the sha256 in {CARD_FILE} "
@@ -98,6 +130,10 @@ def load_checkpoint(ckpt_dir: str | Path, verify: bool = True, attn_implementati
     card = read_card(ckpt_dir)
     if verify:
         verify_weights(ckpt_dir, card)
+    if card.get("method") == "external":
+        from models.external import as_ref, synthesize_card
+
+        ckpt_dir = synthesize_card(as_ref(ckpt_dir))[1]  # a hub id's files are in the hub cache
     try:
         model, info = model_class(card["task"]).from_pretrained(
             str(ckpt_dir), use_safetensors=True, trust_remote_code=False,

@@ -162,7 +162,8 @@ def test_label_names_must_cover_the_dataset(tmp_path, run_cli, data_root):
     ckpt = untrained_checkpoint(tmp_path / "sentiment", label_names=["negative", "positive"],
                                 model_id="test-sentiment")
     code, _, err = run_cli("attack", str(ckpt), "--recipe", "pwws", "-n", "2", "--results", str(tmp_path))
-    assert code == 2 and "does not know" in err and "negative" in err
+    # the card's labels are not the weights' (config.json id2label): refused before any dataset is read
+    assert code == 2 and "label_names ['negative', 'positive'] differ from config.json id2label" in err
 
 
 def test_missing_resource_names_the_fix(finetuned, tmp_path, monkeypatch, run_cli):

@@ -152,10 +152,12 @@ def _check_compatible(card: dict, loaded) -> None:
     if loaded.task != "nli" or card["task"] != "nli":
         raise UserError(f"attacks run on NLI checkpoints and datasets; got a {card['task']} checkpoint and "
                         f"{loaded.name} ({loaded.task})")
+    from models.external import two_way_hint
+
     missing = sorted({e["label"] for e in loaded.examples} - set(card["label_names"]))
     if missing:
         raise UserError(f"{loaded.name} has labels {missing} that checkpoint {card['model_id']} does not know "
-                        f"(its labels: {card['label_names']}); attack a checkpoint trained on these labels")
+                        f"(its labels: {card['label_names']}){two_way_hint(card) or '; attack a checkpoint trained on these labels'}")
 
 
 def _check_resources(recipe) -> None:
@@ -338,7 +340,7 @@ def _header(spec, plan, attack, resources, similarity: dict, device: str) -> dic
     return {
         "record_id": attack_record_id(plan["card"], replace(spec, shard=None), plan["recipe"].name),
         "weights_sha256": plan["card"]["weights_sha256"], "label_names": list(plan["card"]["label_names"]),
-        "dataset": loaded.name, "source": loaded.source, "n_available": len(loaded),
+        "dataset": loaded.name, "source": loaded.source, **loaded.provenance(), "n_available": len(loaded),
         "sample": {"n": len(indices), "seed": spec.seed, "indices_sha256": _sha256_json(indices)},
         "examples_sha256": loaded.fingerprint(indices),
         "recipe": {"name": plan["recipe"].name, "params": plan["params"], "paper": plan["recipe"].paper,
@@ -374,6 +376,7 @@ def _record(card: dict, checkpoint: Path, header: dict, entries: list[dict], sha
 
     evaluation = {
         "dataset": header["dataset"], "source": header["source"], "n_available": header["n_available"],
+        **({"declaration": header["declaration"]} if "declaration" in header else {}),
         "sample": header["sample"], "examples_sha256": header["examples_sha256"], "recipe": header["recipe"],
         "resources": header["resources"], "similarity": header["similarity"], "max_length": header["max_length"],
     }

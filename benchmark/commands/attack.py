@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import sys
 
+from benchmark.commands._checkpoint import add_checkpoint_arguments
+from benchmark.commands._datasets import add_dataset_arguments
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "attack", help="attack a checkpoint with a recipe (textfooler, pwws, textattack:NAME)",
         description="Attack a seeded sample of a dataset; NLI hypotheses are perturbed, premises kept. Writes a "
                     "per-example log and a record to RESULTS/records. Interrupted? Rerun the same command: it resumes.")
-    parser.add_argument("checkpoint", help="checkpoint directory made by `infobench train`")
+    add_checkpoint_arguments(parser)
     parser.add_argument("--recipe", required=True, help="recipe name (see `infobench recipes`) or textattack:NAME")
-    parser.add_argument("--dataset", default="snli-test", help="NLI dataset (see `infobench datasets`)")
+    parser.add_argument("--dataset", default="snli-test", help="NLI dataset (see `infobench datasets`) or a data file")
+    add_dataset_arguments(parser)
     parser.add_argument("-n", type=int, default=None, help="seeded sample of N examples (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (also seeds each example's attack)")
     parser.add_argument("--query-budget", type=int, default=None, help="max model queries per example")
@@ -40,6 +44,8 @@ def run(args) -> int:
 
     from tabulate import tabulate
 
+    from benchmark.commands._checkpoint import checkpoint_ref
+    from benchmark.commands._datasets import resolve_datasets
     from benchmark.attack.runner import AttackSpec, merge_attack_logs, parse_shard, run_attack_shard
 
     if args.threads:
@@ -47,7 +53,8 @@ def run(args) -> int:
 
         torch.set_num_threads(args.threads)
 
-    spec = AttackSpec(checkpoint=Path(args.checkpoint), recipe=args.recipe, dataset=args.dataset, n=args.n,
+    spec = AttackSpec(checkpoint=checkpoint_ref(args), recipe=args.recipe,
+                      dataset=resolve_datasets(args, [args.dataset])[0], n=args.n,
                       seed=args.seed, query_budget=args.query_budget,
                       recipe_params=_params(args.param, args.max_perturbed_share),
                       shard=parse_shard(args.shard), results_dir=Path(args.results),

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import sys
 
+from benchmark.commands._checkpoint import add_checkpoint_arguments
+from benchmark.commands._datasets import add_dataset_arguments
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("evaluate", help="evaluate a checkpoint on datasets (accuracy / EM-F1 records)",
                                    description="Score a checkpoint on a registered dataset or group (anli, "
                                                "tf1k-clean); writes one record per set to RESULTS/records.")
-    parser.add_argument("checkpoint", help="checkpoint directory made by `infobench train`")
+    add_checkpoint_arguments(parser)
     parser.add_argument("--dataset", required=True, action="append",
-                        help="dataset or group name; repeat for several (see `infobench datasets`)")
+                        help="dataset or group name, or a data file (jsonl, tsv, SQuAD json); repeat for several "
+                             "(see `infobench datasets`)")
+    add_dataset_arguments(parser)
     parser.add_argument("-n", type=int, action="append", default=None,
                         help="seeded sample of N examples per set (default: all); one -n for every --dataset, "
                              "or one per --dataset in the same order")
@@ -40,11 +45,14 @@ def run(args) -> int:
 
     from tabulate import tabulate
 
+    from benchmark.commands._checkpoint import checkpoint_ref
+    from benchmark.commands._datasets import resolve_datasets
     from benchmark.evaluation.evaluate import evaluate
 
     rows = []
-    for dataset, n in zip(args.dataset, _sample_sizes(args.n, args.dataset)):
-        for record in evaluate(Path(args.checkpoint), dataset, n, args.seed, Path(args.results),
+    datasets = resolve_datasets(args, args.dataset)
+    for dataset, n in zip(datasets, _sample_sizes(args.n, datasets)):
+        for record in evaluate(checkpoint_ref(args), dataset, n, args.seed, Path(args.results),
                                args.batch_size, args.quiet):
             metrics = {k: round(v, 4) for k, v in record["metrics"].items() if not k.startswith("accuracy_")}
             rows.append([record["evaluation"]["dataset"], record["counts"]["n"], metrics, record["record_id"]])

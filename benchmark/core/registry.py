@@ -28,6 +28,10 @@ class Registry(Generic[T]):
         for alias in aliases:
             self._aliases[alias] = name
 
+    def replace(self, name: str, entry: T) -> None:
+        """Swap the entry of a registered name (a user file read again with other options)."""
+        self._entries[self.canonical(name)] = entry
+
     def __contains__(self, name: str) -> bool:
         return name in self._entries or name in self._aliases
 

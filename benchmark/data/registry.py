@@ -47,6 +47,12 @@ class DatasetSpec:
     id_column: str | None = None
     index_labels: tuple[str, ...] = NLI_LABELS  # meaning of integer labels in the local file
     attack_source: "AttackSource | None" = None  # set: the successful examples of that attack record
+    # User datasets (benchmark/data/declarations.py): an absolute file, label names by alias or map.
+    file_path: str | None = None
+    json_key: str | None = None  # a JSON file keyed by subset (AdvGLUE: {"mnli": [...]}): the key to read
+    label_map: tuple[tuple[str, str], ...] = ()  # raw label text -> label name
+    user_labels: bool = False  # labels read case-insensitively with aliases; not_entailment allowed
+    declaration: dict | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,12 @@ class LoadedDataset:
     examples: list[dict]
     source: str
     skipped: dict[str, int] = field(default_factory=dict)
-    provenance: dict | None = None  # adversarial sets: the attack record they come from
+    adversarial_source: dict | None = None  # adversarial sets: the attack record they come from
+    declaration: dict | None = None  # user datasets: the declaration and the file's sha256, for records
+
+    def provenance(self) -> dict:
+        """What records add for a user dataset (nothing for a built-in one)."""
+        return {} if self.declaration is None else {"declaration": self.declaration}
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -175,9 +186,18 @@ def expand(name: str) -> tuple[str, ...]:
     if name in DATASET_GROUPS:
         return DATASET_GROUPS[name]
     try:
-        return (DATASETS.canonical(name),)
+        return (canonical(name),)
     except UserError as err:
         raise UserError(f"{err} Groups: {', '.join(DATASET_GROUPS)}.") from None
+
+
+def canonical(name: str) -> str:
+    """A registered name, a user declaration's name (INFOBENCH_DATASETS_PATH, entry points) or a file path."""
+    if name not in DATASETS:
+        from benchmark.data.declarations import register_user_dataset
+
+        register_user_dataset(name)
+    return DATASETS.canonical(name)
 
 
 def is_adversarial(name: str) -> bool:
@@ -187,7 +207,7 @@ def is_adversarial(name: str) -> bool:
 
 def task_of(name: str) -> str:
     """The task of a registered set or an adversarial "adv:" set (attacks run on NLI only)."""
-    return "nli" if name.startswith(ADVERSARIAL_PREFIX) else DATASETS.get(name).task
+    return "nli" if name.startswith(ADVERSARIAL_PREFIX) else DATASETS.get(canonical(name)).task
 
 
 def canonical_name(name: str) -> str:
@@ -206,7 +226,9 @@ def load(name: str) -> LoadedDataset:
     if is_adversarial(name):
         raise UserError(f"{name} is an adversarial set (made from an attack record); this command takes "
                         "datasets only (use it with evaluate, transfer, export or a grid's [[evaluate]])")
-    spec = DATASETS.get(name)
+    spec = DATASETS.get(canonical(name))
+    if spec.file_path is not None:
+        return _load_local(spec, Path(spec.file_path))
     root = data_root()
     if root is not None and spec.local_path is not None:
         return _load_local(spec, root / spec.local_path)
@@ -226,7 +248,11 @@ def _load_local(spec: DatasetSpec, path: Path) -> LoadedDataset:
         from benchmark.data.squad_format import read_squad_file
         examples = read_squad_file(path, skipped)
     else:
-        rows = _jsonl_rows(path) if spec.local_format == "jsonl" else _tsv_rows(path)
+        if spec.local_format in ("json", "tsv-header"):
+            from benchmark.data.declarations import json_rows, tsv_header_rows
+            rows = json_rows(path, spec.json_key) if spec.local_format == "json" else tsv_header_rows(path)
+        else:
+            rows = _jsonl_rows(path) if spec.local_format == "jsonl" else _tsv_rows(path)
         examples = _nli_examples(spec, rows, skipped)
     return _finish(spec, examples, f"local:{path}", skipped)
 
@@ -246,7 +272,7 @@ def _load_hub(spec: DatasetSpec) -> LoadedDataset:
         examples = [squad_example(row, f"{spec.hub_id} row {i}", skipped) for i, row in enumerate(hub)]
         examples = [e for e in examples if e is not None]
     else:
-        label_names = tuple(hub.features[spec.label].names)
+        label_names = spec.index_labels if spec.declaration else tuple(hub.features[spec.label].names)
         rows = ((f"{spec.hub_id}[{spec.hub_split}] row {i}", row) for i, row in enumerate(hub))
         examples = _nli_examples(spec, rows, skipped, label_names)
     return _finish(spec, examples, f"hub:{spec.hub_id}/{spec.hub_config or ''}/{spec.hub_split}", skipped)
@@ -257,7 +283,11 @@ def _finish(spec: DatasetSpec, examples: list[dict], source: str, skipped: Count
         log.info("%s: skipped %d examples (%s)", spec.name, count, reason)
     if not examples:
         raise UserError(f"{spec.name}: no usable examples in {source}")
-    return LoadedDataset(spec.name, spec.task, examples, source, dict(skipped))
+    declaration = None
+    if spec.declaration is not None:
+        from benchmark.data.declarations import provenance
+        declaration = provenance(spec)
+    return LoadedDataset(spec.name, spec.task, examples, source, dict(skipped), declaration=declaration)
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict]]:
@@ -310,7 +340,7 @@ def _nli_example(spec, where: str, row: dict, label_names, skipped: Counter) -> 
     for column in (spec.premise, spec.hypothesis, spec.label):
         if column not in row:
             raise UserError(f"{where}: missing field {column!r}")
-    label = _label_name(row[spec.label], label_names, where)
+    label = _label_name(row[spec.label], label_names, where, spec)
     if label is None:
         skipped["unlabelled (no gold label)"] += 1
         return None
@@ -325,12 +355,15 @@ def _nli_example(spec, where: str, row: dict, label_names, skipped: Counter) -> 
     return {**texts, "label": label}
 
 
-def _label_name(value, label_names, where: str) -> str | None:
+def _label_name(value, label_names, where: str, spec: DatasetSpec | None = None) -> str | None:
     """Map a label to its name; None for the sets' 'no gold label' markers ('-' / -1)."""
     if value in ("-", -1):
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise UserError(f"{where}: label must be a name or an index, got {value!r}")
+    if spec is not None and spec.user_labels:
+        from benchmark.data.declarations import user_label
+        return user_label(value, spec, where)
     if isinstance(value, int):
         if not 0 <= value < len(label_names):
             raise UserError(f"{where}: label index {value} out of range for {list(label_names)}")

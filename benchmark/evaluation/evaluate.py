@@ -45,10 +45,12 @@ def _check_task(card: dict, loaded) -> None:
                         f"{card['task']} dataset (see `infobench datasets`), or train a {loaded.task} checkpoint "
                         f"(`infobench train --task {loaded.task}`)")
     if loaded.task == "nli":
+        from models.external import two_way_hint
+
         missing = sorted({e["label"] for e in loaded.examples} - set(card["label_names"]))
         if missing:
             raise UserError(f"{loaded.name} has labels {missing} that checkpoint {card['model_id']} does not "
-                            f"know (its labels: {card['label_names']})")
+                            f"know (its labels: {card['label_names']}){two_way_hint(card)}")
 
 
 def evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch_size, quiet) -> dict:
@@ -100,12 +102,13 @@ def _write_nli_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, resu
     correct = sum(e["correct"] for e in chosen)
     max_length = card["hyperparameters"].get("max_length", 128)
     evaluation = {
-        "dataset": loaded.name, "source": loaded.source, "n_examples": len(indices), "n_available": len(loaded),
+        "dataset": loaded.name, "source": loaded.source, **loaded.provenance(), "n_examples": len(indices),
+        "n_available": len(loaded),
         "sample": {"n": len(indices), "seed": seed, "indices_sha256": _indices_hash(indices)},
         "examples_sha256": loaded.fingerprint(indices), "skipped_by_rule": loaded.skipped, "max_length": max_length,
     }
-    if loaded.provenance is not None:  # an adversarial set: which attack record (by sha256) it comes from
-        evaluation["adversarial_source"] = loaded.provenance
+    if loaded.adversarial_source is not None:  # which attack record (by sha256) the set comes from
+        evaluation["adversarial_source"] = loaded.adversarial_source
     metrics = {"accuracy": correct / len(chosen)}
     counts = {"n": len(chosen), "correct": correct, "truncated": sum(e["truncated"] for e in chosen)}
     record = records.make_record(rid=rid, kind="evaluate", checkpoint=records.checkpoint_identity(card, ckpt),

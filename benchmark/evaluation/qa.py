@@ -91,7 +91,8 @@ def _write_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, results_
                   empty_predictions=sum(not e["prediction"] for e in chosen))
     max_length, doc_stride = _window_settings(card)
     evaluation = {
-        "dataset": loaded.name, "source": loaded.source, "n_examples": len(indices), "n_available": len(loaded),
+        "dataset": loaded.name, "source": loaded.source, **loaded.provenance(), "n_examples": len(indices),
+        "n_available": len(loaded),
         "sample": {"n": counts["n"], "unit": "original question with its variants", "seed": seed,
                    "indices_sha256": hashlib.sha256(json.dumps(indices).encode()).hexdigest()},
         "examples_sha256": loaded.fingerprint(indices), "skipped_by_rule": loaded.skipped,

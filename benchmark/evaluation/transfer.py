@@ -22,7 +22,7 @@ def run_transfer(checkpoints: list[Path], sets: list[str], results_dir: Path, ba
 
     for name in sets:  # every name is checked (and every source found) before any model is loaded
         for member in data_registry.expand(name):
-            if load_dataset(member, results_dir).provenance is None:
+            if load_dataset(member, results_dir).adversarial_source is None:
                 raise UserError(f"{member} is not an adversarial set: transfer takes adv:<record id>, "
                                 "tf-transfer-* or tf-transfer")
     written = []

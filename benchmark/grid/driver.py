@@ -199,7 +199,7 @@ def _tasks(grid: GridSpec, todo: list[CellPlan]):
     from benchmark.grid.engine import Task
 
     tasks, owners = [], {}
-    for plan in sorted(todo, key=lambda p: p.cell.checkpoint):  # a worker's next task tends to reuse its model
+    for plan in sorted(todo, key=lambda p: str(p.cell.checkpoint)):  # a worker's next task tends to reuse its model
         cell = plan.cell
         if cell.kind == "evaluate":
             payload = {"kind": "evaluate", "checkpoint": cell.checkpoint, "dataset": cell.dataset, "n": cell.n,

@@ -135,8 +135,8 @@ def parse_spec(raw: dict, path: Path, results_dir: str | Path | None = None) -> 
     _check_keys(raw, TOP_KEYS, where)
     recipes_dirs = tuple(_strings(raw.get("recipes_dirs", []), f"{where}: recipes_dirs"))
     checkpoints_dir = Path(_string(raw.get("checkpoints_dir", "checkpoints"), f"{where}: checkpoints_dir"))
-    checkpoints = [_locate_checkpoint(text, checkpoints_dir, where)
-                   for text in _strings(raw.get("checkpoints"), f"{where}: checkpoints", required=True)]
+    checkpoints = [_checkpoint_entry(entry, checkpoints_dir, where) for entry in _list(raw.get("checkpoints"))
+                   if entry is not None] if raw.get("checkpoints") else _strings(None, f"{where}: checkpoints", True)
     if len(set(checkpoints)) != len(checkpoints):
         raise UserError(f"{where}: a checkpoint is listed twice in `checkpoints`")
     cards = _read_cards(checkpoints, where)
@@ -156,9 +156,28 @@ def parse_spec(raw: dict, path: Path, results_dir: str | Path | None = None) -> 
 
 # ---- checkpoints ------------------------------------------------------------------------------
 
+def _checkpoint_entry(entry, checkpoints_dir: Path, where: str):
+    """A string, or a table {path, revision, labels} for a checkpoint without card.json (models/external.py)."""
+    from models.external import CheckpointRef, parse_labels
+
+    if isinstance(entry, CheckpointRef):
+        return entry
+    if isinstance(entry, dict):
+        _check_keys(entry, ("path", "revision", "labels"), f"{where}: checkpoints")
+        labels = entry.get("labels")
+        if isinstance(labels, list):
+            labels = ",".join(_strings(labels, f"{where}: checkpoints labels"))
+        location = _locate_checkpoint(_string(entry.get("path"), f"{where}: checkpoints path"), checkpoints_dir, where)
+        revision = None if entry.get("revision") is None else _string(entry["revision"], f"{where}: revision")
+        return CheckpointRef(location, revision=revision, labels=parse_labels(labels))
+    return _locate_checkpoint(_string(entry, f"{where}: checkpoints"), checkpoints_dir, where)
+
+
 def _locate_checkpoint(text: str, checkpoints_dir: Path, where: str) -> str:
-    """A path (relative to the current folder, as on the command line) or a bare id under checkpoints_dir."""
-    if Path(text).is_dir():
+    """A path (relative to the current folder, as on the command line), a bare id under checkpoints_dir, a hub id."""
+    from models.external import is_hub_id
+
+    if Path(text).is_dir() or is_hub_id(text) and not (checkpoints_dir / text).is_dir():
         return text
     by_id = checkpoints_dir / text
     if "/" not in text and by_id.is_dir():
@@ -271,7 +290,7 @@ def _check_dataset(kind: str, name: str, where: str) -> None:
         if kind == "evaluate":
             data.expand(name)
         else:
-            data.DATASETS.canonical(name)
+            data.canonical(name)
     except UserError as err:
         group = " (groups such as anli are for [[evaluate]]; attack one set at a time)" \
             if kind == "attack" and name in data.DATASET_GROUPS else ""

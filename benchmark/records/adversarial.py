@@ -52,7 +52,8 @@ def load_adversarial(name: str, results_dir: Path | None = None) -> LoadedDatase
     canonical = name if name.startswith(ADVERSARIAL_PREFIX) else DATASETS.canonical(name)
     provenance = source_identity(record, path)
     provenance.update(n_attacked=len(entries), n_successful=len(examples))
-    return LoadedDataset(canonical, "nli", examples, f"attack-record:{record['record_id']}", {}, provenance)
+    return LoadedDataset(canonical, "nli", examples, f"attack-record:{record['record_id']}", {},
+                         adversarial_source=provenance)
 
 
 def source_identity(record: dict, path: Path) -> dict:
@@ -142,9 +143,9 @@ def _complete_log(record: dict, log_path: Path) -> list[dict]:
 
 def export_rows(loaded: LoadedDataset) -> list[dict]:
     """One JSON-ready row per adversarial example: texts, gold label, source checkpoint, recipe, index."""
-    if loaded.provenance is None:
+    if loaded.adversarial_source is None:
         raise UserError(f"{loaded.name} is not an adversarial set (export takes adv:<record id> or tf-transfer-*)")
-    source = loaded.provenance
+    source = loaded.adversarial_source
     return [{"index": e["source_index"], "id": e["id"], "label": e["label"],
              "premise": e["original_premise"], "hypothesis": e["original_hypothesis"],
              "perturbed_premise": e["premise"], "perturbed_hypothesis": e["hypothesis"],

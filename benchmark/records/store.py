@@ -56,7 +56,8 @@ def example_log_path(results_dir: Path, rid: str) -> Path:
 def checkpoint_identity(card: dict, path: str | Path) -> dict:
     keys = ("model_id", "backbone", "task", "method", "seed", "weights_sha256", "label_names",
             "hyperparameters", "training_data")
-    return {"path": str(path), **{k: card.get(k) for k in keys}}
+    card_only = ("card_sha256", "source", "architecture", "label_mapping", "weights_files")  # when the card has them
+    return {"path": str(path), **{k: card.get(k) for k in keys}, **{k: card[k] for k in card_only if k in card}}
 
 
 def make_record(*, rid: str, kind: str, checkpoint: dict, evaluation: dict, metrics: dict, counts: dict,
