@@ -1,8 +1,8 @@
 """`infobench grid SPEC`: checkpoints x evaluations, run on Ray, into the records the single commands write.
 
-load_grid  -> the spec, checked (benchmark/grid_spec.py), and a plan per cell: the records it
+load_grid  -> the spec, checked (benchmark/grid/spec.py), and a plan per cell: the records it
               writes, its shards and how many examples are already logged;
-run_grid   -> the cells not done yet, as tasks on Ray worker actors (benchmark/grid_ray.py):
+run_grid   -> the cells not done yet, as tasks on Ray worker actors (benchmark/grid/engine.py):
               an attack cell is split into shards of `shard_size` examples (the attack runner's
               own sharding) merged at the end by `merge_attack_logs`; an evaluation cell is one
               task. Records that exist are skipped, logs resume, so a rerun continues where the
