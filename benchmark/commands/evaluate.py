@@ -40,12 +40,13 @@ def run(args) -> int:
 
     from tabulate import tabulate
 
-    from benchmark.evaluation.evaluate import evaluate
+    from benchmark.evaluation.evaluate import EvaluateSpec, evaluate
 
     rows = []
     for dataset, n in zip(args.dataset, _sample_sizes(args.n, args.dataset)):
-        for record in evaluate(Path(args.checkpoint), dataset, n, args.seed, Path(args.results),
-                               args.batch_size, args.quiet):
+        spec = EvaluateSpec(checkpoint=Path(args.checkpoint), dataset=dataset, n=n, seed=args.seed,
+                            results_dir=Path(args.results), batch_size=args.batch_size)
+        for record in evaluate(spec, args.quiet):
             metrics = {k: round(v, 4) for k, v in record["metrics"].items() if not k.startswith("accuracy_")}
             rows.append([record["evaluation"]["dataset"], record["counts"]["n"], metrics, record["record_id"]])
     sys.stdout.write(tabulate(rows, headers=["dataset", "n", "metrics", "record"]) + "\n")

@@ -5,3 +5,4 @@ The registry's public names are re-exported here: `from benchmark import data; d
 
 from benchmark.data.registry import (DATA_ENV, DATASET_GROUPS, DATASETS, NLI_LABELS, data_root, DatasetSpec,
                                      expand, load, LoadedDataset, sample_indices)
+from benchmark.data.sampling import DrawnSample, draw_sample
