@@ -120,7 +120,8 @@ def test_built_layout_loads_back_with_the_neighbours_that_were_built(small_subst
             "wordlist.json", "infobench_substitute.json", "quality_report.json"} <= files
     embedding, info = word_embedding(small_substitute)
     assert info.kind == "substitute" and info.as_record()["substitute"] is True
-    assert info.identity.startswith("sha256:")
+    assert info.identity.startswith("sha256:") and "calibrated:cos0.5->" in info.identity
+    assert info.as_record()["calibration"]["threshold"] == info.calibration["threshold"] > 0.5
     assert word_embedding(small_substitute)[0] is embedding  # loaded once per process
 
     vectors = np.load(small_substitute / "paragram.npy")
@@ -140,7 +141,8 @@ def test_built_layout_loads_back_with_the_neighbours_that_were_built(small_subst
     from benchmark.cli import main
 
     assert main(["resources", "show", "--path", str(small_substitute)]) == 0
-    assert "precision@10, held-out words" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "precision@10, held-out words" in shown and "word-cosine calibration: real 0.5 ->" in shown
 
 
 def test_word_list_reader_refuses_pickled_code(tmp_path):

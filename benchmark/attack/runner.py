@@ -277,6 +277,7 @@ def attack_one(context: AttackContext, index: int) -> dict:
     from collections import OrderedDict
 
     from benchmark.metrics.attack import columns, cosine_similarity, example_entry
+    from benchmark.metrics.validity import example_flags
 
     attack = context.attack
     example = context.loaded.examples[index]
@@ -286,13 +287,15 @@ def attack_one(context: AttackContext, index: int) -> dict:
     label = context.label_names.index(example["label"])  # mapped by name, never by position
     result = attack.attack(OrderedDict(premise=example["premise"], hypothesis=example["hypothesis"]), label)
     seconds = time.perf_counter() - started
-    similarity = None
-    if type(result).__name__ == "SuccessfulAttackResult" and context.encoder is not None:
+    similarity = validity = None
+    if type(result).__name__ == "SuccessfulAttackResult":
         perturbed = columns(result.perturbed_result.attacked_text)["hypothesis"]
-        similarity = cosine_similarity(context.encoder, example["hypothesis"], perturbed)
+        if context.encoder is not None:
+            similarity = cosine_similarity(context.encoder, example["hypothesis"], perturbed)
+        validity = example_flags(example["hypothesis"], perturbed, similarity)
     truncated = len(context.tokenizer(example["premise"], example["hypothesis"])["input_ids"]) > context.max_length
     return example_entry(index, example, context.label_names, result, attack.goal_function,
-                         context.query_budget, similarity, truncated, seconds)
+                         context.query_budget, similarity, truncated, seconds, validity)
 
 
 def _show_success_rate(bar, done: dict) -> None:

