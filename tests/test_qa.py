@@ -223,6 +223,34 @@ def test_adversarial_evaluation_record_and_resume(tiny_qa_checkpoint, tmp_path):
     assert len(list(read_jsonl_log(log_path))) == 1 + counts["n_questions"]
 
 
+@pytest.mark.parametrize("n", [1500, 500])
+def test_a_qa_grid_cell_is_done_after_one_run(tiny_qa_checkpoint, tmp_path, n):
+    """-n on a QA set counts original questions with their variants, for evaluate and the grid alike.
+
+    Adversarial SQuAD (AddSent) has 3,560 questions from 1,000 originals: n=1500 takes them all
+    (so the record id has no n/seed suffix), n=500 takes 500 groups, 1,746 questions. The grid
+    once planned both by questions, so the first cell was never done and the second counted 500.
+    """
+    from benchmark.grid.driver import evaluate_spec, load_grid
+    from benchmark.grid.tasks import run_payload
+    from models.checkpoint import load_checkpoint
+
+    ckpt, card = tiny_qa_checkpoint
+    spec_file = tmp_path / "grid.toml"
+    spec_file.write_text(f'checkpoints = ["{ckpt}"]\nresults = "{tmp_path / "results"}"\n\n'
+                         f'[[evaluate]]\ndataset = "adv-squad-addsent"\nn = {n}\nseed = 0\n')
+    grid, (plan,) = load_grid(spec_file)
+    questions = {1500: 3560, 500: 1746}[n]
+    assert (plan.status, plan.n, plan.done) == ("todo", questions, 0)
+    result = run_payload({"kind": "evaluate", "checkpoint": str(ckpt), "spec": evaluate_spec(grid, plan.cell)},
+                         load_checkpoint)
+    assert result["record_ids"] == plan.record_ids
+    (record,) = [json.loads(text) for path, text in result["files"].items() if path.endswith(".json")]
+    assert record["counts"]["n_questions"] == questions and record["evaluation"]["sample"]["n"] == min(n, 1000)
+    _, (replanned,) = load_grid(spec_file)
+    assert (replanned.status, replanned.done, replanned.n) == ("done", questions, questions)
+
+
 # ---------------------------------------------------------------- bad input
 
 def _squad(qas=None, context="Paris is the capital of France.", **article):
