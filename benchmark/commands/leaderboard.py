@@ -35,8 +35,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from benchmark.leaderboard import render, tables as leaderboard
     from benchmark.core.errors import UserError
+    from benchmark.leaderboard import render, tables as leaderboard
 
     found = leaderboard.load_results(args.results)
     if found.invalid:

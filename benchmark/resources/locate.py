@@ -234,7 +234,7 @@ def word_embedding(path: str | Path | None = None):
 
 def _calibrate_loaded(info: ResourceInfo, matrix, word2index, nn_matrix) -> None:
     """Calibrate a substitute against the reference neighbour lists (a few seconds), when they are there."""
-    from benchmark.counterfit import NEIGHBOURS_FILE
+    from benchmark.resources.counterfit import NEIGHBOURS_FILE
     from benchmark.data import data_root
     from benchmark.resources.calibration import calibrate, identity_suffix
 
