@@ -21,6 +21,7 @@ from benchmark.core.provenance import git_commit, now_iso, package_versions
 
 SCHEMA_VERSION = 1
 Number = Union[StrictInt, StrictFloat]  # an int stays an int (no 1 -> 1.0 on the way through)
+_UNION_MEMBERS = ("int", "float")
 
 
 RECORD_KINDS = tuple(kind.value for kind in RecordKind)
@@ -92,6 +93,8 @@ def validate(record, where: str = "record") -> Record:
 
 def _message(error: dict) -> str:
     loc = [str(part) for part in error["loc"]]
+    while len(loc) > 1 and loc[-1] in _UNION_MEMBERS:  # pydantic names the union member it tried
+        loc.pop()
     got = type(error.get("input")).__name__
     if error["type"] == "missing":
         return f"missing field {'.'.join(loc)!r}"

@@ -33,12 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.core.errors import UserError
+from benchmark.resources.locate import NEIGHBOURS_FILE
 
 log = logging.getLogger(__name__)
 
 # TextAttack's paragramcf vocabulary size: the substitute keeps the same number of words.
 PARAGRAMCF_VOCAB_SIZE = 65713
-NEIGHBOURS_FILE = "embeddings/counterfitted_neighbors.json"
 # Lower-case words, optionally with inner apostrophes or hyphens: GloVe's punctuation and
 # number tokens are never useful substitutes.
 _WORD = re.compile(r"^[a-z][a-z'-]*$")
