@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-
-import torch
+from typing import TYPE_CHECKING
 
 from benchmark.core.registry import Registry
-from models.adversarial import FixedDropout, ascend, init_perturbation
+
+if TYPE_CHECKING:  # torch is imported by the steps only: `infobench methods` lists without it (~3 s)
+    import torch
 
 
 @dataclass
@@ -42,6 +43,10 @@ def adversarial_step(model, batch: dict, ctx: StepContext) -> dict:
     gradients), then one backward of the whole step objective fills the weight gradients:
     exactly the released code's gradients, one weight-gradient pass cheaper per step.
     """
+    import torch
+
+    from models.adversarial import FixedDropout, ascend, init_perturbation
+
     hp, accelerator = ctx.hp, ctx.accelerator
     batch = dict(batch)
     input_ids = batch.pop("input_ids")

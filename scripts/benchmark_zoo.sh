@@ -9,7 +9,7 @@ ATTACK_N=${ATTACK_N:-200}
 for method in ${METHODS:-standard infobert freelb}; do
   ckpt="$CKPTS/$method-minilm-l6-snli-s42"
   if [ ! -f "$ckpt/card.json" ]; then echo "skip $ckpt: not trained (scripts/train_zoo.sh)"; continue; fi
-  infobench evaluate "$ckpt" --dataset snli-test --dataset anli --dataset textfooler
+  infobench evaluate "$ckpt" --dataset snli-test --dataset anli --dataset tf1k-clean
   for recipe in ${RECIPES:-textfooler pwws}; do
     infobench attack "$ckpt" --recipe "$recipe" --dataset snli-test -n "$ATTACK_N" --seed 0
   done

@@ -37,11 +37,14 @@ def tiny_backbone(tmp_path_factory) -> str:
 
 @pytest.fixture()
 def run_cli(monkeypatch, capsys):
-    """Run `infobench ARGS` in-process; returns (exit code, stdout, stderr)."""
+    """Run `infobench ARGS` in-process; returns (exit code, stdout, stderr), argparse's own exits included."""
     from benchmark.cli import main
 
     def _run(*argv: str):
-        code = main(list(argv))
+        try:
+            code = main(list(argv))
+        except SystemExit as exit_:  # argparse rejects a flag (or prints --help) by exiting
+            code = exit_.code
         out = capsys.readouterr()
         return code, out.out, out.err
 

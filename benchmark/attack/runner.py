@@ -382,13 +382,15 @@ def _check_shard_headers(headers: list[dict]) -> dict:
 
 def _record(card: dict, checkpoint: Path, header: dict, entries: list[dict], shard) -> dict:
     from benchmark.metrics.attack import counts_from_log, metrics_from_log
+    from benchmark.metrics.outcomes import intervals
 
     evaluation = {key: value for key, value in header.items() if key not in HEADER_ONLY}
     rid = header["record_id"]
     if shard is not None:
         evaluation["shard"] = header["shard"]
         rid = header["shard"]["record_id"]
+    metrics, counts = metrics_from_log(entries), counts_from_log(entries)
     return records.make_record(
         rid=rid, kind=RecordKind.ATTACK, checkpoint=records.checkpoint_identity(card, checkpoint), evaluation=evaluation,
-        metrics=metrics_from_log(entries), counts=counts_from_log(entries),
-        wall_time_s=sum(e["seconds"] for e in entries), device=header.get("device") or "unknown")
+        metrics=metrics, counts=counts, wall_time_s=sum(e["seconds"] for e in entries),
+        device=header.get("device") or "unknown", intervals=intervals(RecordKind.ATTACK, metrics, counts, entries))

@@ -70,8 +70,12 @@ DATASETS: Registry[DatasetSpec] = Registry("dataset")
 # A group name expands to several registered sets, evaluated one by one and combined.
 DATASET_GROUPS: dict[str, tuple[str, ...]] = {
     "anli": ("anli-r1-test", "anli-r2-test", "anli-r3-test"),
-    "textfooler": ("snli-textfooler", "mnli-m-textfooler", "mnli-mm-textfooler"),
+    "tf1k-clean": ("snli-tf1k-clean", "mnli-m-tf1k-clean", "mnli-mm-tf1k-clean"),
 }
+# Earlier names of the TextFooler clean 1k samples: they said "textfooler" but hold clean examples
+# (the inputs the paper attacked, not its adversarial outputs). Kept so old commands and record
+# ids still resolve.
+GROUP_ALIASES = {"textfooler": "tf1k-clean"}
 
 
 def _declare(*specs: DatasetSpec) -> None:
@@ -100,13 +104,15 @@ for _round in (1, 2, 3):
         DatasetSpec(f"anli-r{_round}-dev", task="nli", description=f"ANLI round {_round} dev (hub only)",
                     hub_id="facebook/anli", hub_split=f"dev_r{_round}", id_column="uid"),
     )
+# Clean samples: accuracy on them is clean accuracy. Attack them (`infobench attack --dataset
+# snli-tf1k-clean`) to measure robustness on the examples the TextFooler paper used.
+for _name, _file, _what in (("snli", "snli.tsv", "SNLI test"), ("mnli-m", "mnli_matched.tsv", "MNLI dev-matched"),
+                            ("mnli-mm", "mnli_mismatched.tsv", "MNLI dev-mismatched")):
+    DATASETS.register(f"{_name}-tf1k-clean", DatasetSpec(
+        f"{_name}-tf1k-clean", task="nli", local_path=f"textfooler_1k/{_file}", local_format="tsv",
+        description=f"{_what} clean sample (1k, unperturbed) that the TextFooler paper attacked; "
+                    f"formerly {_name}-textfooler"), aliases=(f"{_name}-textfooler",))
 _declare(
-    DatasetSpec("snli-textfooler", task="nli", description="SNLI test sample attacked in the TextFooler paper (1k)",
-                local_path="textfooler_1k/snli.tsv", local_format="tsv"),
-    DatasetSpec("mnli-m-textfooler", task="nli", description="MNLI dev-matched sample of the TextFooler paper (1k)",
-                local_path="textfooler_1k/mnli_matched.tsv", local_format="tsv"),
-    DatasetSpec("mnli-mm-textfooler", task="nli", description="MNLI dev-mismatched sample of the TextFooler paper (1k)",
-                local_path="textfooler_1k/mnli_mismatched.tsv", local_format="tsv"),
     DatasetSpec("mnli-train", task="nli", description="MultiNLI train (hub only)",
                 hub_id="nyu-mll/multi_nli", hub_split="train", id_column="pairID"),
     DatasetSpec("mnli-dev-m", task="nli", description="MultiNLI dev matched (hub only)",
@@ -138,12 +144,20 @@ def data_root() -> Path | None:
 
 def expand(name: str) -> tuple[str, ...]:
     """A group name ("anli") to its member sets; a plain name to itself."""
+    name = GROUP_ALIASES.get(name, name)
     if name in DATASET_GROUPS:
         return DATASET_GROUPS[name]
     try:
         return (DATASETS.canonical(name),)
     except UserError as err:
         raise UserError(f"{err} Groups: {', '.join(DATASET_GROUPS)}.") from None
+
+
+def canonical_name(name: str) -> str:
+    """The current name of a dataset or group, for names recorded under an earlier one; unknown names as given."""
+    if name in GROUP_ALIASES:
+        return GROUP_ALIASES[name]
+    return DATASETS.canonical(name) if name in DATASETS else name
 
 
 def load(name: str) -> LoadedDataset:

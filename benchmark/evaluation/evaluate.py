@@ -11,9 +11,12 @@ import logging
 import time
 from pathlib import Path
 
+from benchmark import data as data_registry
 from benchmark import records
 from benchmark.core.atomic import append_jsonl
 from benchmark.core.errors import UserError
+from benchmark.core.modes import RecordKind
+from benchmark.metrics import outcomes
 from benchmark.evaluation.spec import EvaluateSpec, PlannedRecord, plan_records, write_evaluation_record
 
 log = logging.getLogger(__name__)
@@ -64,7 +67,7 @@ def evaluate_one(model, tokenizer, card, spec: EvaluateSpec, member: PlannedReco
     max_length = card["hyperparameters"].get("max_length", 128)
     metrics = {"accuracy": correct / len(chosen)}
     counts = {"n": len(chosen), "correct": correct, "truncated": sum(e["truncated"] for e in chosen)}
-    record = write_evaluation_record(member, card, spec, metrics, counts, wall, model, max_length=max_length)
+    record = write_evaluation_record(member, card, spec, chosen, metrics, counts, wall, model, max_length=max_length)
     log.info("%s: accuracy %.4f on %d examples", member.loaded.name, metrics["accuracy"], len(chosen))
     return record
 
@@ -103,10 +106,11 @@ def combined_record(group_id: str, spec: EvaluateSpec, parts: list[dict], card) 
     correct = sum(p["counts"]["correct"] for p in parts)
     metrics = {"accuracy": correct / n}
     metrics.update({f"accuracy_{p['evaluation']['dataset']}": p["metrics"]["accuracy"] for p in parts})
-    record = records.make_record(rid=group_id, kind=records.RecordKind.EVALUATE,
+    counts = {"n": n, "correct": correct}
+    record = records.make_record(rid=group_id, kind=RecordKind.EVALUATE,
                                  checkpoint=records.checkpoint_identity(card, spec.checkpoint),
-                                 evaluation=records.group_evaluation(spec.dataset, parts), metrics=metrics,
-                                 counts={"n": n, "correct": correct},
-                                 wall_time_s=sum(p["wall_time_s"] for p in parts), device=parts[0]["device"])
+                                 evaluation=records.group_evaluation(data_registry.canonical_name(spec.dataset), parts),
+                                 metrics=metrics, counts=counts, wall_time_s=sum(p["wall_time_s"] for p in parts),
+                                 device=parts[0]["device"], intervals=outcomes.intervals(RecordKind.EVALUATE, metrics, counts))
     records.write_record(spec.results_dir, record)
     return record

@@ -41,7 +41,7 @@ def evaluate_qa(model, tokenizer, card, spec, member, quiet) -> dict:
                   empty_predictions=sum(not e["prediction"] for e in chosen))
     max_length, doc_stride = _window_settings(card)
     record = write_evaluation_record(
-        member, card, spec, metrics, counts, wall, model, max_length=max_length, doc_stride=doc_stride,
+        member, card, spec, chosen, metrics, counts, wall, model, max_length=max_length, doc_stride=doc_stride,
         n_best=N_BEST, max_answer_tokens=MAX_ANSWER_TOKENS, metric_scale="percent",
         aggregation=WORST_CASE_RULE if counts["n_variants"] else "mean over questions")
     log.info("%s: EM %.2f F1 %.2f on %d questions (%d groups)", loaded.name, metrics["exact_match"],

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from benchmark import data as data_registry
 from benchmark import records
+from benchmark.core.modes import RecordKind
 from benchmark.data import DrawnSample, LoadedDataset, draw_sample
+from benchmark.metrics import outcomes
 
 
 @dataclass(frozen=True)
@@ -46,18 +48,23 @@ def plan_records(card: dict, spec: EvaluateSpec, load=data_registry.load) -> tup
         sample = draw_sample(loaded, spec.n, spec.seed)
         planned.append(PlannedRecord(loaded, sample, records.evaluate_record_id(card["model_id"], loaded.name, sample)))
     group_id = None
-    if len(planned) > 1:
-        group_id = records.evaluate_record_id(card["model_id"], spec.dataset, planned[0].sample)
+    if len(planned) > 1:  # a group is recorded under its canonical name ("textfooler" as "tf1k-clean")
+        group = data_registry.canonical_name(spec.dataset)
+        group_id = records.evaluate_record_id(card["model_id"], group, planned[0].sample)
     return planned, group_id
 
 
-def write_evaluation_record(member: PlannedRecord, card, spec: EvaluateSpec, metrics, counts, wall, model,
-                            **settings) -> dict:
-    """Build (the one schema's builders) and write the record of one dataset of an evaluation."""
-    record = records.make_record(rid=member.record_id, kind=records.RecordKind.EVALUATE,
+def write_evaluation_record(member: PlannedRecord, card, spec: EvaluateSpec, chosen: list[dict], metrics, counts,
+                            wall, model, **settings) -> dict:
+    """Build (the one schema's builders) and write the record of one dataset of an evaluation.
+
+    `chosen`: the sample's log entries, from which each rate's 95% interval is computed.
+    """
+    record = records.make_record(rid=member.record_id, kind=RecordKind.EVALUATE,
                                  checkpoint=records.checkpoint_identity(card, spec.checkpoint),
                                  evaluation=records.evaluation_of(member.loaded, member.sample, **settings),
                                  metrics=metrics, counts=counts, wall_time_s=wall,
-                                 device=str(next(model.parameters()).device))
+                                 device=str(next(model.parameters()).device),
+                                 intervals=outcomes.intervals(RecordKind.EVALUATE, metrics, counts, chosen))
     records.write_record(spec.results_dir, record)
     return record

@@ -60,6 +60,14 @@ class CheckpointIdentity(_Block):
     weights_sha256: StrictStr
 
 
+class Interval(_Block):
+    """A rate's 95% interval (benchmark.metrics.outcomes): its n and bounds, plus how it was computed."""
+
+    n: Number
+    low: Number
+    high: Number
+
+
 class Record(_Block):
     schema_version: StrictInt
     record_id: StrictStr
@@ -73,6 +81,7 @@ class Record(_Block):
     device: StrictStr | None = None
     versions: dict
     git_commit: StrictStr | None = None
+    intervals: dict[str, Interval] | None = None  # records written before intervals existed have none
 
 
 REQUIRED = tuple(name for name, info in Record.model_fields.items() if info.is_required())
@@ -100,6 +109,9 @@ def _message(error: dict) -> str:
         return f"missing field {'.'.join(loc)!r}"
     if loc[0] == "metrics" and len(loc) > 1:
         return f"metric {loc[1]!r} must be a number, got {error['input']!r}"
+    if loc[0] == "intervals":
+        return (f"interval of {loc[1]!r} needs numbers n, low and high" if len(loc) > 1
+                else "intervals must be an object keyed by metric")
     if loc[0] == "kind":
         return f"kind {error['input']!r} is not one of {RECORD_KINDS}"
     if len(loc) == 1:
@@ -108,14 +120,19 @@ def _message(error: dict) -> str:
 
 
 def make_record(*, rid: str, kind: RecordKind | str, checkpoint: dict, evaluation: dict, metrics: dict,
-                counts: dict, wall_time_s: float, device: str) -> dict:
-    """The record every writer writes: identity, metrics, counts, timing and provenance, checked."""
+                counts: dict, wall_time_s: float, device: str, intervals: dict | None = None) -> dict:
+    """The record every writer writes: identity, metrics, counts, timing and provenance, checked.
+
+    `intervals` (benchmark.metrics.outcomes.intervals) gives each rate its n and 95% interval.
+    """
     record = {
         "schema_version": SCHEMA_VERSION, "record_id": rid, "kind": kind, "created": now_iso(),
         "checkpoint": checkpoint, "evaluation": evaluation, "metrics": metrics, "counts": counts,
         "wall_time_s": round(float(wall_time_s), 3), "device": device, "versions": package_versions(),
         "git_commit": git_commit(),
     }
+    if intervals is not None:
+        record["intervals"] = intervals
     return validate(record, where=rid).model_dump(mode="json", exclude_unset=True)
 
 

@@ -48,7 +48,7 @@ EMBEDDING_MATRIX, WORD_LIST_PICKLE, NN_MATRIX = "paragram.npy", "wordlist.pickle
 DISTANCE_CACHES = ("mse_dist.p", "cos_sim.p")
 # Written only by infobench: the word list without pickle, and what makes a folder a substitute.
 WORD_LIST_JSON, SUBSTITUTE_METADATA, QUALITY_REPORT = "wordlist.json", "infobench_substitute.json", "quality_report.json"
-# The reference neighbour lists under $INFOBENCH_DATA that the substitute is built and calibrated from.
+# Under INFOBENCH_DATA: the counter-fitted space's neighbour lists (the substitute's build and calibration reference).
 NEIGHBOURS_FILE = "embeddings/counterfitted_neighbors.json"
 TFHUB_USE_URLS = {False: "https://tfhub.dev/google/universal-sentence-encoder/3",
                   True: "https://tfhub.dev/google/universal-sentence-encoder-large/5"}
