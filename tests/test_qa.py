@@ -223,6 +223,7 @@ def test_adversarial_evaluation_record_and_resume(tiny_qa_checkpoint, tmp_path):
     assert len(list(read_jsonl_log(log_path))) == 1 + counts["n_questions"]
 
 
+@pytest.mark.slow  # evaluates 3,560 + 1,746 questions: ~2 min on two CPU cores
 @pytest.mark.parametrize("n", [1500, 500])
 def test_a_qa_grid_cell_is_done_after_one_run(tiny_qa_checkpoint, tmp_path, n):
     """-n on a QA set counts original questions with their variants, for evaluate and the grid alike.
