@@ -95,8 +95,8 @@ def _replace_tfhub_encoder(attack, resources, textattack):
 def infobench_side(args, model, tokenizer, card, loaded):
     """(context for attack_one, wrapper) for infobench."""
     from attacks.registry import RecipeResources, get_recipe
-    from benchmark.attack.runner import _freeze_premise
     from benchmark.attack.model_wrapper import attack_model_wrapper
+    from benchmark.attack.runner import AttackContext, _freeze_premise
 
     recipe = get_recipe(args.recipe)
     params = recipe.resolve_params({"query_budget": args.query_budget})
@@ -105,9 +105,9 @@ def infobench_side(args, model, tokenizer, card, loaded):
     attack = recipe.build(wrapper, RecipeResources(), **params)
     _freeze_premise(attack)
     attack.goal_function.batch_size = max(attack.goal_function.batch_size, 4096)
-    plan = {"loaded": loaded, "max_length": max_length, "params": params}
-    context = dict(plan=plan, attack=attack, wrapper=wrapper, tokenizer=tokenizer, encoder=None, seed=args.seed,
-                   label_names=card["label_names"])
+    context = AttackContext(loaded=loaded, attack=attack, wrapper=wrapper, tokenizer=tokenizer, encoder=None,
+                            seed=args.seed, label_names=card["label_names"], max_length=max_length,
+                            query_budget=params.get("query_budget"))
     return context, wrapper
 
 
@@ -158,7 +158,7 @@ def main(argv=None) -> int:
     stock_attack, stock_timer = stock_side(args, model, tokenizer, RecipeResources(), textattack)
     context, wrapper = infobench_side(args, model, tokenizer, card, loaded)
     if args.threads:
-        for attack in (stock_attack, context["attack"]):
+        for attack in (stock_attack, context.attack):
             _limit_sentence_encoder_threads(attack, args.threads)
     profiler = cProfile.Profile() if args.profile else None
     sides = {"stock": lambda example, index, label: run_stock(stock_attack, example, label, textattack),
@@ -192,7 +192,7 @@ def alternate(sides: dict, loaded, indices: list[int], label_names) -> tuple[dic
     return totals, queries, mismatches
 
 
-def run_infobench(context: dict, index: int, profiler) -> dict:
+def run_infobench(context, index: int, profiler) -> dict:
     from benchmark.attack.runner import attack_one
 
     if profiler:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.leaderboard import tables as leaderboard
 from benchmark.cli import main
 from benchmark.data import NLI_LABELS
+from benchmark.leaderboard import tables as leaderboard
 from benchmark.records import make_record, record_id, write_record
 
 REPO = Path(__file__).resolve().parents[1]

@@ -56,7 +56,7 @@ def test_worst_case_over_original_and_variants_per_metric():
 
 def test_sampling_draws_whole_groups_of_the_real_addsent_set(data_root):
     from benchmark import data
-    from benchmark.evaluation.qa import sample_groups
+    from benchmark.data.sampling import sample_groups
     from benchmark.metrics.squad import original_id
 
     addsent = data.load("adv-squad-addsent")
@@ -200,12 +200,12 @@ def test_training_loop_writes_a_qa_checkpoint_with_span_metrics(tiny_qa_checkpoi
 
 def test_adversarial_evaluation_record_and_resume(tiny_qa_checkpoint, tmp_path):
     from benchmark.core.atomic import read_jsonl_log
-    from benchmark.evaluation.evaluate import evaluate
+    from benchmark.evaluation.evaluate import EvaluateSpec, evaluate
     from benchmark.records import example_log_path, strip_volatile
 
     ckpt, _ = tiny_qa_checkpoint
-    (record,) = evaluate(ckpt, "adv-squad-addonesent", n=6, seed=1, results_dir=tmp_path, batch_size=16,
-                         quiet=True)
+    spec = EvaluateSpec(ckpt, "adv-squad-addonesent", n=6, seed=1, results_dir=tmp_path, batch_size=16)
+    (record,) = evaluate(spec, quiet=True)
     counts, metrics = record["counts"], record["metrics"]
     assert counts["n"] == 6 and counts["n_originals"] == 6 and counts["n_questions"] == 6 + counts["n_variants"]
     assert record["evaluation"]["aggregation"].startswith("worst case")
@@ -218,10 +218,38 @@ def test_adversarial_evaluation_record_and_resume(tiny_qa_checkpoint, tmp_path):
     assert len(logged) == 1 + counts["n_questions"] and "header" in logged[0]
     kept = log_path.read_text().splitlines()[:3]  # a run killed after two questions, mid-line on the third
     log_path.write_text("\n".join(kept) + '\n{"id": "torn')
-    (resumed,) = evaluate(ckpt, "adv-squad-addonesent", n=6, seed=1, results_dir=tmp_path, batch_size=16,
-                          quiet=True)
+    (resumed,) = evaluate(spec, quiet=True)
     assert strip_volatile(resumed) == strip_volatile(record)
     assert len(list(read_jsonl_log(log_path))) == 1 + counts["n_questions"]
+
+
+@pytest.mark.slow  # evaluates 3,560 + 1,746 questions: ~2 min on two CPU cores
+@pytest.mark.parametrize("n", [1500, 500])
+def test_a_qa_grid_cell_is_done_after_one_run(tiny_qa_checkpoint, tmp_path, n):
+    """-n on a QA set counts original questions with their variants, for evaluate and the grid alike.
+
+    Adversarial SQuAD (AddSent) has 3,560 questions from 1,000 originals: n=1500 takes them all
+    (so the record id has no n/seed suffix), n=500 takes 500 groups, 1,746 questions. The grid
+    once planned both by questions, so the first cell was never done and the second counted 500.
+    """
+    from benchmark.grid.driver import evaluate_spec, load_grid
+    from benchmark.grid.tasks import run_payload
+    from models.checkpoint import load_checkpoint
+
+    ckpt, card = tiny_qa_checkpoint
+    spec_file = tmp_path / "grid.toml"
+    spec_file.write_text(f'checkpoints = ["{ckpt}"]\nresults = "{tmp_path / "results"}"\n\n'
+                         f'[[evaluate]]\ndataset = "adv-squad-addsent"\nn = {n}\nseed = 0\n')
+    grid, (plan,) = load_grid(spec_file)
+    questions = {1500: 3560, 500: 1746}[n]
+    assert (plan.status, plan.n, plan.done) == ("todo", questions, 0)
+    result = run_payload({"kind": "evaluate", "checkpoint": str(ckpt), "spec": evaluate_spec(grid, plan.cell)},
+                         load_checkpoint)
+    assert result["record_ids"] == plan.record_ids
+    (record,) = [json.loads(text) for path, text in result["files"].items() if path.endswith(".json")]
+    assert record["counts"]["n_questions"] == questions and record["evaluation"]["sample"]["n"] == min(n, 1000)
+    _, (replanned,) = load_grid(spec_file)
+    assert (replanned.status, replanned.done, replanned.n) == ("done", questions, questions)
 
 
 # ---------------------------------------------------------------- bad input
@@ -317,9 +345,9 @@ def test_task_mismatch_is_a_clear_error_in_both_directions(tiny_backbone, tmp_pa
 
 
 def test_card_claiming_qa_over_classifier_weights_is_refused(tiny_backbone, tmp_path, data_root):
-    from benchmark.evaluation.evaluate import evaluate
+    from benchmark.evaluation.evaluate import EvaluateSpec, evaluate
 
     (tmp_path / "nli").mkdir()
     relabelled = _saved(tiny_backbone, tmp_path / "nli", "nli", "qa")
     with pytest.raises(UserError, match=r"says task 'qa', but the weights were saved from BertForSequenceClassification"):
-        evaluate(relabelled, "adv-squad-addonesent", n=2, seed=0, results_dir=tmp_path)
+        evaluate(EvaluateSpec(relabelled, "adv-squad-addonesent", n=2, seed=0, results_dir=tmp_path))

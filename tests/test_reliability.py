@@ -160,16 +160,16 @@ def test_rerunning_a_finished_evaluation_keeps_its_records_byte_for_byte(tiny_ch
 
 
 def test_a_log_written_for_other_weights_is_refused_not_reused(tiny_checkpoint, tmp_path, data_root):
-    from benchmark.evaluation.evaluate import evaluate
+    from benchmark.evaluation.evaluate import EvaluateSpec, evaluate
 
-    evaluate(tiny_checkpoint, "anli-r1-test", n=20, seed=0, results_dir=tmp_path, quiet=True)
+    evaluate(EvaluateSpec(tiny_checkpoint, "anli-r1-test", n=20, seed=0, results_dir=tmp_path), quiet=True)
     log = next((tmp_path / "records").glob("*.examples.jsonl"))
     header, *rest = log.read_text().splitlines()
     retrained = json.loads(header)
     retrained["header"]["weights_sha256"] = "0" * 64  # as if the folder had been retrained since
     log.write_text("\n".join([json.dumps(retrained), *rest]) + "\n")
     with pytest.raises(UserError, match=r"was written by another run \(different weights_sha256\)"):
-        evaluate(tiny_checkpoint, "anli-r1-test", n=20, seed=0, results_dir=tmp_path, quiet=True)
+        evaluate(EvaluateSpec(tiny_checkpoint, "anli-r1-test", n=20, seed=0, results_dir=tmp_path), quiet=True)
 
 
 def test_evaluate_takes_one_sample_size_per_dataset_or_one_for_all(tiny_checkpoint, tmp_path, run_cli, data_root):

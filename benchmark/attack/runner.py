@@ -22,17 +22,20 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from benchmark import data as data_registry
+from benchmark.records.adversarial import load_dataset
 from benchmark import records
 from benchmark.core.atomic import append_jsonl, atomic_write_text, read_jsonl_log
 from benchmark.core.errors import UserError
-from benchmark.records.adversarial import load_dataset
+from benchmark.core.modes import Precision, RecordKind
+from benchmark.data import DrawnSample, LoadedDataset, draw_sample
 
 log = logging.getLogger(__name__)
 HEADER_KEY = "header"
 # Header fields two runs must share to write to the same log (anything else would mix runs).
 IDENTITY_FIELDS = ("record_id", "weights_sha256", "dataset", "sample", "examples_sha256", "recipe",
                    "resources_identity", "max_length", "label_names")
+# Header fields that are not part of the record's evaluation block.
+HEADER_ONLY = ("record_id", "weights_sha256", "label_names", "resources_identity", "device", "shard")
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,39 @@ class AttackSpec:
     results_dir: Path = Path("results")
     recipes_dirs: tuple[str, ...] = ()
     batch_size: int = 64
-    precision: str = "auto"
+    precision: Precision = Precision.AUTO
     device: str | None = None
+
+
+@dataclass(frozen=True)
+class AttackPlan:
+    """The run a spec names, worked out before any model or textattack is loaded."""
+
+    card: dict
+    recipe: object  # attacks.registry.Recipe
+    params: dict  # the recipe's resolved parameters
+    loaded: LoadedDataset
+    sample: DrawnSample
+    shard_indices: list[int]  # the sample's positions this shard attacks
+    record_id: str  # this shard's (or the unsharded run's) record
+    log_path: Path
+    max_length: int
+
+
+@dataclass(frozen=True)
+class AttackContext:
+    """What attacking one example needs, built once per run."""
+
+    loaded: LoadedDataset
+    attack: object  # textattack.Attack
+    wrapper: object  # the model wrapper (its query cache is cleared per example)
+    tokenizer: object
+    encoder: object | None  # sentence encoder scoring successful attacks
+    seed: int
+    label_names: list[str]
+    max_length: int
+    query_budget: int | None
+    tracer: object | None = None  # benchmark.attack.budget's tracer: the budgets under which an attack succeeds
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -75,14 +109,14 @@ def run_attack_shard(spec: AttackSpec, quiet: bool = False, loaded=None) -> dict
     """
     plan = _plan(spec)
     done = _read_log(plan)
-    todo = [i for i in plan["shard_indices"] if i not in done]
+    todo = [i for i in plan.shard_indices if i not in done]
     header = done.pop(HEADER_KEY, None)
     if todo:
         header = _attack_missing(spec, plan, header, done, todo, quiet, loaded)
     elif header is None:
-        raise UserError(f"{plan['log_path']}: has examples but no header; move it away and rerun")
-    entries = [done[i] for i in plan["shard_indices"]]
-    record = _record(plan["card"], spec.checkpoint, header, entries, shard=spec.shard)
+        raise UserError(f"{plan.log_path}: has examples but no header; move it away and rerun")
+    entries = [done[i] for i in plan.shard_indices]
+    record = _record(plan.card, spec.checkpoint, header, entries, shard=spec.shard)
     records.write_record(spec.results_dir, record)
     return record
 
@@ -100,7 +134,8 @@ def merge_attack_logs(spec: AttackSpec, shard_count: int) -> dict:
     headers, entries = [], {}
     for index in range(shard_count):
         shard_spec = replace(spec, shard=(index, shard_count))
-        path = records.example_log_path(spec.results_dir, attack_record_id(card, shard_spec, _recipe_name(spec)))
+        path = records.example_log_path(spec.results_dir,
+                                        records.attack_record_id(card["model_id"], shard_spec, _recipe_name(spec)))
         lines = list(read_jsonl_log(path))
         if not lines or HEADER_KEY not in lines[0]:
             raise UserError(f"shard {index}/{shard_count}: no log at {path}; run that shard first")
@@ -111,7 +146,7 @@ def merge_attack_logs(spec: AttackSpec, shard_count: int) -> dict:
         headers.append(header)
         entries.update({e["index"]: e for e in lines[1:]})
     common = _check_shard_headers(headers)
-    rid = attack_record_id(card, replace(spec, shard=None), common["recipe"]["name"])
+    rid = records.attack_record_id(card["model_id"], replace(spec, shard=None), common["recipe"]["name"])
     if common["record_id"] != rid:
         raise UserError(f"shard logs were made for {common['record_id']}, not {rid}")
     ordered = [entries[i] for i in sorted(entries)]
@@ -125,7 +160,7 @@ def merge_attack_logs(spec: AttackSpec, shard_count: int) -> dict:
 
 # ---- load -------------------------------------------------------------------------------------
 
-def _plan(spec: AttackSpec) -> dict:
+def _plan(spec: AttackSpec) -> AttackPlan:
     """Cheap checks and the sample, before any model or textattack is loaded."""
     from attacks.registry import get_recipe
     from models.checkpoint import read_card
@@ -133,31 +168,33 @@ def _plan(spec: AttackSpec) -> dict:
     card = read_card(spec.checkpoint)
     recipe = get_recipe(spec.recipe, list(spec.recipes_dirs))
     from benchmark.attack.budget import resolve_params
+
     params = resolve_params(recipe, {**spec.recipe_params, "query_budget": spec.query_budget})
     _check_resources(recipe)
     loaded = load_dataset(spec.dataset, spec.results_dir)
     _check_compatible(card, loaded)
-    indices = data_registry.sample_indices(len(loaded), spec.n, spec.seed)
+    sample = draw_sample(loaded, spec.n, spec.seed)
+    indices = sample.indices
     shard_indices = indices if spec.shard is None else indices[spec.shard[0]::spec.shard[1]]
     if not shard_indices:
         raise UserError(f"shard {spec.shard[0]}/{spec.shard[1]} of {len(indices)} examples is empty; use fewer shards")
-    rid = attack_record_id(card, spec, recipe.name)
-    log_path = records.example_log_path(spec.results_dir, rid)
-    return {"card": card, "recipe": recipe, "params": params, "loaded": loaded, "indices": indices,
-            "shard_indices": shard_indices, "record_id": rid, "log_path": log_path,
-            "max_length": int(card["hyperparameters"].get("max_length", 128))}
+    rid = records.attack_record_id(card["model_id"], spec, recipe.name)
+    return AttackPlan(card=card, recipe=recipe, params=params, loaded=loaded, sample=sample,
+                      shard_indices=shard_indices, record_id=rid, log_path=records.example_log_path(spec.results_dir, rid),
+                      max_length=int(card["hyperparameters"].get("max_length", 128)))
 
 
 def _check_compatible(card: dict, loaded) -> None:
+    from models.external import two_way_hint
+
     if loaded.task != "nli" or card["task"] != "nli":
         raise UserError(f"attacks run on NLI checkpoints and datasets; got a {card['task']} checkpoint and "
                         f"{loaded.name} ({loaded.task})")
-    from models.external import two_way_hint
-
     missing = sorted({e["label"] for e in loaded.examples} - set(card["label_names"]))
     if missing:
         raise UserError(f"{loaded.name} has labels {missing} that checkpoint {card['model_id']} does not know "
-                        f"(its labels: {card['label_names']}){two_way_hint(card) or '; attack a checkpoint trained on these labels'}")
+                        f"(its labels: {card['label_names']})"
+                        f"{two_way_hint(card) or '; attack a checkpoint trained on these labels'}")
 
 
 def _check_resources(recipe) -> None:
@@ -177,26 +214,12 @@ def _recipe_name(spec: AttackSpec) -> str:
     return get_recipe(spec.recipe, list(spec.recipes_dirs)).name
 
 
-def attack_record_id(card: dict, spec: AttackSpec, recipe_name: str) -> str:
-    """The record id of an attack run (shards get their own ids; the grid uses this to skip finished cells)."""
-    n = spec.n if spec.n is not None else "all"
-    suffix = f"{recipe_name}-n{n}-s{spec.seed}"
-    if spec.query_budget is not None:
-        suffix += f"-b{spec.query_budget}"
-    others = {k: v for k, v in spec.recipe_params.items() if k != "query_budget" and v is not None}
-    if others:
-        suffix += "-p" + hashlib.sha256(json.dumps(others, sort_keys=True).encode()).hexdigest()[:8]
-    if spec.shard is not None:
-        suffix += f"-shard{spec.shard[0]}of{spec.shard[1]}"
-    return records.record_id(card["model_id"], "attack", spec.dataset, suffix)
-
-
-def _read_log(plan: dict) -> dict:
+def _read_log(plan: AttackPlan) -> dict:
     """{index: entry} from the log, plus the header under HEADER_KEY."""
-    path = plan["log_path"]
+    path = plan.log_path
     path.parent.mkdir(parents=True, exist_ok=True)
     done = {}
-    wanted = set(plan["shard_indices"])
+    wanted = set(plan.shard_indices)
     for position, line in enumerate(read_jsonl_log(path)):
         if HEADER_KEY in line:
             if position != 0:
@@ -212,7 +235,7 @@ def _read_log(plan: dict) -> dict:
 
 # ---- attack -----------------------------------------------------------------------------------
 
-def _attack_missing(spec, plan, header, done: dict, todo: list[int], quiet: bool, loaded=None) -> dict:
+def _attack_missing(spec, plan: AttackPlan, header, done: dict, todo: list[int], quiet: bool, loaded=None) -> dict:
     from attacks.registry import RecipeResources
     from benchmark.attack.model_wrapper import attack_model_wrapper
     from models.checkpoint import load_checkpoint
@@ -220,69 +243,70 @@ def _attack_missing(spec, plan, header, done: dict, todo: list[int], quiet: bool
     model, tokenizer, card = loaded or load_checkpoint(spec.checkpoint)
     device = spec.device or _default_device()
     model.to(device)
-    wrapper = attack_model_wrapper(model, tokenizer, max_length=plan["max_length"], batch_size=spec.batch_size,
+    wrapper = attack_model_wrapper(model, tokenizer, max_length=plan.max_length, batch_size=spec.batch_size,
                                    precision=spec.precision)
     resources = RecipeResources()
     from benchmark.attack.budget import build_attack, install_budget_tracer
-    attack = build_attack(plan["recipe"], wrapper, resources, plan["params"])  # + the perturbation cap, if set
-    _freeze_premise(attack)
+
+    attack = build_attack(plan.recipe, wrapper, resources, plan.params)  # + the perturbation cap, if set
     tracer = install_budget_tracer(attack)  # logs the budgets that would succeed (robustness curves)
+    _freeze_premise(attack)
     # The wrapper batches by length itself: hand it every candidate of a step at once.
     attack.goal_function.batch_size = max(attack.goal_function.batch_size, 4096)
     encoder, encoder_record = _similarity_encoder(resources)
     fresh = _header(spec, plan, attack, resources, encoder_record, device)
     if header is None:
-        append_jsonl(plan["log_path"], {HEADER_KEY: fresh})
+        append_jsonl(plan.log_path, {HEADER_KEY: fresh})
     else:
-        _check_same_run(plan["log_path"], header, fresh)
-    context = dict(plan=plan, attack=attack, wrapper=wrapper, tokenizer=tokenizer, encoder=encoder,
-                   seed=spec.seed, label_names=card["label_names"], tracer=tracer)
-    _attack_loop(context, done, todo, quiet)
+        _check_same_run(plan.log_path, header, fresh)
+    context = AttackContext(loaded=plan.loaded, attack=attack, wrapper=wrapper, tokenizer=tokenizer, encoder=encoder,
+                            seed=spec.seed, label_names=card["label_names"], max_length=plan.max_length,
+                            query_budget=plan.params.get("query_budget"), tracer=tracer)
+    _attack_loop(plan, context, done, todo, quiet)
     return fresh if header is None else header
 
 
-def _attack_loop(context: dict, done: dict, todo: list[int], quiet: bool) -> None:
+def _attack_loop(plan: AttackPlan, context: AttackContext, done: dict, todo: list[int], quiet: bool) -> None:
     from tqdm.auto import tqdm
 
-    plan = context["plan"]
-    total = len(plan["shard_indices"])
-    with tqdm(total=total, initial=total - len(todo), desc=f"attack {plan['recipe'].name}", unit="ex",
+    total = len(plan.shard_indices)
+    with tqdm(total=total, initial=total - len(todo), desc=f"attack {plan.recipe.name}", unit="ex",
               disable=quiet) as bar:
         _show_success_rate(bar, done)
         for index in todo:
             entry = attack_one(context, index)
-            append_jsonl(plan["log_path"], entry)  # fsynced: the example is done once this returns
+            append_jsonl(plan.log_path, entry)  # fsynced: the example is done once this returns
             done[index] = entry
             bar.update(1)
             _show_success_rate(bar, done)
 
 
-def attack_one(context: dict, index: int) -> dict:
+def attack_one(context: AttackContext, index: int) -> dict:
     """Attack one sampled example; its outcome depends only on (seed, index) and the example."""
     from collections import OrderedDict
 
     from benchmark.metrics.attack import columns, cosine_similarity, example_entry
     from benchmark.metrics.validity import example_flags
 
-    plan, attack = context["plan"], context["attack"]
-    example = plan["loaded"].examples[index]
-    _seed_everything(context["seed"], index)
-    context["wrapper"].clear_cache()
+    attack = context.attack
+    example = context.loaded.examples[index]
+    _seed_everything(context.seed, index)
+    context.wrapper.clear_cache()
     started = time.perf_counter()
-    label = context["label_names"].index(example["label"])  # mapped by name, never by position
+    label = context.label_names.index(example["label"])  # mapped by name, never by position
     result = attack.attack(OrderedDict(premise=example["premise"], hypothesis=example["hypothesis"]), label)
     seconds = time.perf_counter() - started
     similarity = validity = None
     if type(result).__name__ == "SuccessfulAttackResult":
         perturbed = columns(result.perturbed_result.attacked_text)["hypothesis"]
-        if context["encoder"] is not None:
-            similarity = cosine_similarity(context["encoder"], example["hypothesis"], perturbed)
+        if context.encoder is not None:
+            similarity = cosine_similarity(context.encoder, example["hypothesis"], perturbed)
         validity = example_flags(example["hypothesis"], perturbed, similarity)
-    truncated = len(context["tokenizer"](example["premise"], example["hypothesis"])["input_ids"]) > plan["max_length"]
-    entry = example_entry(index, example, context["label_names"], result, attack.goal_function,
-                          plan["params"].get("query_budget"), similarity, truncated, seconds, validity)
-    if context.get("tracer") is not None:
-        entry.update(context["tracer"].fields(result))
+    truncated = len(context.tokenizer(example["premise"], example["hypothesis"])["input_ids"]) > context.max_length
+    entry = example_entry(index, example, context.label_names, result, attack.goal_function,
+                          context.query_budget, similarity, truncated, seconds, validity)
+    if context.tracer is not None:
+        entry.update(context.tracer.fields(result))
     return entry
 
 
@@ -334,22 +358,20 @@ def _default_device() -> str:
 
 # ---- record -----------------------------------------------------------------------------------
 
-def _header(spec, plan, attack, resources, similarity: dict, device: str) -> dict:
-    loaded, indices, shard_indices = plan["loaded"], plan["indices"], plan["shard_indices"]
-    used = resources.used()
+def _header(spec, plan: AttackPlan, attack, resources, similarity: dict, device: str) -> dict:
+    """The log's first line: the record's evaluation block (the one builder's), plus what a resumed or
+    merged run must match (HEADER_ONLY)."""
+    loaded, shard_indices, used = plan.loaded, plan.shard_indices, resources.used()
+    recipe = {"name": plan.recipe.name, "params": plan.params, "paper": plan.recipe.paper, "attack_repr": repr(attack)}
+    evaluation = records.evaluation_of(loaded, plan.sample, recipe=recipe, resources=used, similarity=similarity,
+                                       max_length=plan.max_length)
     return {
-        "record_id": attack_record_id(plan["card"], replace(spec, shard=None), plan["recipe"].name),
-        "weights_sha256": plan["card"]["weights_sha256"], "label_names": list(plan["card"]["label_names"]),
-        "dataset": loaded.name, "source": loaded.source, **loaded.provenance(), "n_available": len(loaded),
-        "sample": {"n": len(indices), "seed": spec.seed, "indices_sha256": _sha256_json(indices)},
-        "examples_sha256": loaded.fingerprint(indices),
-        "recipe": {"name": plan["recipe"].name, "params": plan["params"], "paper": plan["recipe"].paper,
-                   "attack_repr": repr(attack)},
-        "resources": used, "resources_identity": [[r["role"], r["name"], r["kind"]] for r in used],
-        "similarity": similarity, "max_length": plan["max_length"], "device": device,
+        "record_id": records.attack_record_id(plan.card["model_id"], replace(spec, shard=None), plan.recipe.name),
+        "weights_sha256": plan.card["weights_sha256"], "label_names": list(plan.card["label_names"]),
+        **evaluation, "resources_identity": [[r["role"], r["name"], r["kind"]] for r in used], "device": device,
         "shard": None if spec.shard is None else {
-            "index": spec.shard[0], "count": spec.shard[1], "n": len(shard_indices), "record_id": plan["record_id"],
-            "indices_sha256": _sha256_json(shard_indices), "examples_sha256": loaded.fingerprint(shard_indices)},
+            "index": spec.shard[0], "count": spec.shard[1], "n": len(shard_indices), "record_id": plan.record_id,
+            "indices_sha256": records.sha256_json(shard_indices), "examples_sha256": loaded.fingerprint(shard_indices)},
     }
 
 
@@ -374,22 +396,13 @@ def _record(card: dict, checkpoint: Path, header: dict, entries: list[dict], sha
     from benchmark.metrics.attack import counts_from_log, metrics_from_log
     from benchmark.metrics.outcomes import intervals
 
-    evaluation = {
-        "dataset": header["dataset"], "source": header["source"], "n_available": header["n_available"],
-        **({"declaration": header["declaration"]} if "declaration" in header else {}),
-        "sample": header["sample"], "examples_sha256": header["examples_sha256"], "recipe": header["recipe"],
-        "resources": header["resources"], "similarity": header["similarity"], "max_length": header["max_length"],
-    }
+    evaluation = {key: value for key, value in header.items() if key not in HEADER_ONLY}
     rid = header["record_id"]
     if shard is not None:
         evaluation["shard"] = header["shard"]
         rid = header["shard"]["record_id"]
     metrics, counts = metrics_from_log(entries), counts_from_log(entries)
     return records.make_record(
-        rid=rid, kind="attack", checkpoint=records.checkpoint_identity(card, checkpoint), evaluation=evaluation,
+        rid=rid, kind=RecordKind.ATTACK, checkpoint=records.checkpoint_identity(card, checkpoint), evaluation=evaluation,
         metrics=metrics, counts=counts, wall_time_s=sum(e["seconds"] for e in entries),
-        device=header.get("device") or "unknown", intervals=intervals("attack", metrics, counts, entries))
-
-
-def _sha256_json(value) -> str:
-    return hashlib.sha256(json.dumps(value).encode()).hexdigest()
+        device=header.get("device") or "unknown", intervals=intervals(RecordKind.ATTACK, metrics, counts, entries))

@@ -6,6 +6,7 @@ import sys
 
 from benchmark.commands._checkpoint import add_checkpoint_arguments
 from benchmark.commands._datasets import add_dataset_arguments
+from benchmark.core.modes import Precision
 
 
 def register(subparsers) -> None:
@@ -30,7 +31,7 @@ def register(subparsers) -> None:
     parser.add_argument("--recipes-dir", action="append", default=[], metavar="DIR",
                         help="extra directory of recipe modules (also: INFOBENCH_RECIPES_PATH)")
     parser.add_argument("--batch-size", type=int, default=64, help="model micro-batch size")
-    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+    parser.add_argument("--precision", default=Precision.AUTO.value, choices=[p.value for p in Precision],
                         help="autocast on CUDA (auto: bf16 where supported); CPU always runs fp32")
     parser.add_argument("--device", help="cpu or cuda[:i] (default: cuda when available)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice; 1 is often "
@@ -58,7 +59,7 @@ def run(args) -> int:
                       seed=args.seed, query_budget=args.query_budget,
                       recipe_params=_params(args.param, args.max_perturbed_share),
                       shard=parse_shard(args.shard), results_dir=Path(args.results),
-                      recipes_dirs=tuple(args.recipes_dir), batch_size=args.batch_size, precision=args.precision,
+                      recipes_dirs=tuple(args.recipes_dir), batch_size=args.batch_size, precision=Precision(args.precision),
                       device=args.device)
     if args.merge is not None:
         from benchmark.core.errors import UserError

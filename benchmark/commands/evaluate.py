@@ -47,13 +47,14 @@ def run(args) -> int:
 
     from benchmark.commands._checkpoint import checkpoint_ref
     from benchmark.commands._datasets import resolve_datasets
-    from benchmark.evaluation.evaluate import evaluate
+    from benchmark.evaluation.evaluate import EvaluateSpec, evaluate
 
     rows = []
     datasets = resolve_datasets(args, args.dataset)
     for dataset, n in zip(datasets, _sample_sizes(args.n, datasets)):
-        for record in evaluate(checkpoint_ref(args), dataset, n, args.seed, Path(args.results),
-                               args.batch_size, args.quiet):
+        spec = EvaluateSpec(checkpoint=checkpoint_ref(args), dataset=dataset, n=n, seed=args.seed,
+                            results_dir=Path(args.results), batch_size=args.batch_size)
+        for record in evaluate(spec, args.quiet):
             metrics = {k: round(v, 4) for k, v in record["metrics"].items() if not k.startswith("accuracy_")}
             rows.append([record["evaluation"]["dataset"], record["counts"]["n"], metrics, record["record_id"]])
     sys.stdout.write(tabulate(rows, headers=["dataset", "n", "metrics", "record"]) + "\n")

@@ -27,6 +27,7 @@ def run(args) -> int:
 
     from benchmark.core.errors import UserError
     from benchmark.grid.driver import load_grid, plan_table, run_grid, summary_table
+    from benchmark.core.modes import CellStatus
 
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.workers}")
@@ -37,4 +38,4 @@ def run(args) -> int:
     address = args.address or os.environ.get("RAY_ADDRESS") or None
     outcome = run_grid(grid, plans, address=address, workers=args.workers, quiet=args.quiet)
     sys.stdout.write(summary_table(outcome, grid.results_dir))
-    return 1 if any(plan.status == "failed" for plan in plans) else 0
+    return 1 if any(plan.status == CellStatus.FAILED for plan in plans) else 0

@@ -127,3 +127,8 @@ def squad_example(row: dict, where: str, skipped: Counter) -> dict | None:
                             f"got {_type_name(text)} and {_type_name(start)}")
     return _example(qid, title, _text(row, "context", where), _text(row, "question", where),
                     list(zip(texts, starts)), skipped)
+
+
+def original_id(question_id: str) -> str:
+    """The original question an adversarial variant was made from (Jia and Liang's id convention)."""
+    return question_id.split("-", 1)[0]

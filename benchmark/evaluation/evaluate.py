@@ -15,25 +15,28 @@ from benchmark import data as data_registry
 from benchmark import records
 from benchmark.core.atomic import append_jsonl
 from benchmark.core.errors import UserError
+from benchmark.core.modes import RecordKind
 from benchmark.metrics import outcomes
+from benchmark.evaluation.spec import EvaluateSpec, PlannedRecord, plan_records, write_evaluation_record
 from benchmark.records.adversarial import load_dataset
 
 log = logging.getLogger(__name__)
 CHUNK = 256  # examples scored between two log appends
 
 
-def evaluate(ckpt: Path, dataset: str, n: int | None, seed: int, results_dir: Path, batch_size: int = 128,
-             quiet: bool = False) -> list[dict]:
-    """Evaluate on a dataset or a group ("anli"); returns the records written (group total last)."""
+def evaluate(spec: EvaluateSpec, quiet: bool = False, loaded=None) -> list[dict]:
+    """Evaluate on a dataset or a group ("anli"); returns the records written (group total last).
+
+    `loaded`: (model, tokenizer, card) already loaded from spec.checkpoint (a grid worker's); None loads it.
+    """
     from models.checkpoint import load_checkpoint
 
-    names = data_registry.expand(dataset)
-    model, tokenizer, card = load_checkpoint(ckpt)
-    written = [evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch_size, quiet)
-               for name in names]
-    if len(names) > 1:
-        group = data_registry.canonical_name(dataset)  # "textfooler" is recorded as "tf1k-clean"
-        written.append(combined_record(group, written, card, ckpt, results_dir))
+    model, tokenizer, card = loaded or load_checkpoint(spec.checkpoint)
+    # adversarial sets (adv:<record id>, tf-transfer-*) are made from records in the results folder
+    planned, group_id = plan_records(card, spec, load=lambda name: load_dataset(name, spec.results_dir))
+    written = [evaluate_one(model, tokenizer, card, spec, member, quiet) for member in planned]
+    if group_id is not None:
+        written.append(combined_record(group_id, spec, written, card))
     return written
 
 
@@ -53,21 +56,24 @@ def _check_task(card: dict, loaded) -> None:
                             f"know (its labels: {card['label_names']}){two_way_hint(card)}")
 
 
-def evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch_size, quiet) -> dict:
-    loaded = load_dataset(name, results_dir)  # adversarial sets come from the results folder
-    _check_task(card, loaded)
-    if loaded.task == "qa":
+def evaluate_one(model, tokenizer, card, spec: EvaluateSpec, member: PlannedRecord, quiet: bool) -> dict:
+    _check_task(card, member.loaded)
+    if member.loaded.task == "qa":
         from benchmark.evaluation.qa import evaluate_qa
-        return evaluate_qa(model, tokenizer, card, ckpt, loaded, n, seed, results_dir, batch_size, quiet)
-    indices = data_registry.sample_indices(len(loaded), n, seed)
-    suffix = f"n{len(indices)}-s{seed}" if len(indices) < len(loaded) else ""
-    rid = records.record_id(card["model_id"], "evaluate", loaded.name, suffix)
-    log_path = records.example_log_path(results_dir, rid)
+        return evaluate_qa(model, tokenizer, card, spec, member, quiet)
+    indices = member.sample.indices
+    log_path = records.example_log_path(spec.results_dir, member.record_id)
     started = time.perf_counter()
-    entries = _score_missing(model, tokenizer, card, loaded, indices, log_path, batch_size, quiet)
+    entries = _score_missing(model, tokenizer, card, member.loaded, indices, log_path, spec.batch_size, quiet)
     chosen = [entries[i] for i in indices]
-    return _write_nli_record(rid, card, ckpt, loaded, indices, seed, chosen,
-                             records.logged_wall_time(chosen, time.perf_counter() - started), results_dir, model)
+    wall = records.logged_wall_time(chosen, time.perf_counter() - started)
+    correct = sum(e["correct"] for e in chosen)
+    max_length = card["hyperparameters"].get("max_length", 128)
+    metrics = {"accuracy": correct / len(chosen)}
+    counts = {"n": len(chosen), "correct": correct, "truncated": sum(e["truncated"] for e in chosen)}
+    record = write_evaluation_record(member, card, spec, chosen, metrics, counts, wall, model, max_length=max_length)
+    log.info("%s: accuracy %.4f on %d examples", member.loaded.name, metrics["accuracy"], len(chosen))
+    return record
 
 
 def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batch_size, quiet) -> dict:
@@ -98,49 +104,17 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
     return done
 
 
-def _write_nli_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, results_dir, model) -> dict:
-    correct = sum(e["correct"] for e in chosen)
-    max_length = card["hyperparameters"].get("max_length", 128)
-    evaluation = {
-        "dataset": loaded.name, "source": loaded.source, **loaded.provenance(), "n_examples": len(indices),
-        "n_available": len(loaded),
-        "sample": {"n": len(indices), "seed": seed, "indices_sha256": _indices_hash(indices)},
-        "examples_sha256": loaded.fingerprint(indices), "skipped_by_rule": loaded.skipped, "max_length": max_length,
-    }
-    if loaded.adversarial_source is not None:  # which attack record (by sha256) the set comes from
-        evaluation["adversarial_source"] = loaded.adversarial_source
-    metrics = {"accuracy": correct / len(chosen)}
-    counts = {"n": len(chosen), "correct": correct, "truncated": sum(e["truncated"] for e in chosen)}
-    record = records.make_record(rid=rid, kind="evaluate", checkpoint=records.checkpoint_identity(card, ckpt),
-                                 evaluation=evaluation, metrics=metrics, counts=counts, wall_time_s=wall,
-                                 device=str(next(model.parameters()).device),
-                                 intervals=outcomes.intervals("evaluate", metrics, counts, chosen))
-    records.write_record(results_dir, record)
-    log.info("%s: accuracy %.4f on %d examples", loaded.name, metrics["accuracy"], len(chosen))
-    return record
-
-
-def _indices_hash(indices: list[int]) -> str:
-    import hashlib
-    import json
-
-    return hashlib.sha256(json.dumps(indices).encode()).hexdigest()
-
-
-def combined_record(group: str, parts: list[dict], card, ckpt, results_dir: Path) -> dict:
+def combined_record(group_id: str, spec: EvaluateSpec, parts: list[dict], card) -> dict:
     """One record over all members of a group (e.g. ANLI R1-R3), with each member's accuracy too."""
     n = sum(p["counts"]["n"] for p in parts)
     correct = sum(p["counts"]["correct"] for p in parts)
     metrics = {"accuracy": correct / n}
     metrics.update({f"accuracy_{p['evaluation']['dataset']}": p["metrics"]["accuracy"] for p in parts})
-    evaluation = {"dataset": group, "members": [p["record_id"] for p in parts],
-                  "examples_sha256": _indices_hash([p["evaluation"]["examples_sha256"] for p in parts]),
-                  "sample": {"n": n, "seed": parts[0]["evaluation"]["sample"]["seed"]}}
-    rid = records.record_id(card["model_id"], "evaluate", group, parts[0]["record_id"].rsplit("__", 1)[-1]
-                            if parts[0]["evaluation"]["n_examples"] < parts[0]["evaluation"]["n_available"] else "")
-    record = records.make_record(rid=rid, kind="evaluate", checkpoint=records.checkpoint_identity(card, ckpt),
-                                 evaluation=evaluation, metrics=metrics, counts={"n": n, "correct": correct},
-                                 wall_time_s=sum(p["wall_time_s"] for p in parts), device=parts[0]["device"],
-                                 intervals=outcomes.intervals("evaluate", metrics, {"n": n, "correct": correct}))
-    records.write_record(results_dir, record)
+    counts = {"n": n, "correct": correct}
+    record = records.make_record(rid=group_id, kind=RecordKind.EVALUATE,
+                                 checkpoint=records.checkpoint_identity(card, spec.checkpoint),
+                                 evaluation=records.group_evaluation(data_registry.canonical_name(spec.dataset), parts),
+                                 metrics=metrics, counts=counts, wall_time_s=sum(p["wall_time_s"] for p in parts),
+                                 device=parts[0]["device"], intervals=outcomes.intervals(RecordKind.EVALUATE, metrics, counts))
+    records.write_record(spec.results_dir, record)
     return record

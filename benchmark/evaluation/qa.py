@@ -12,17 +12,13 @@ rerun skips the ids already logged and the record is computed from the log alone
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from pathlib import Path
 
-from benchmark import data as data_registry
 from benchmark import records
 from benchmark.core.atomic import append_jsonl
-from benchmark.core.errors import UserError
-from benchmark.metrics import outcomes
+from benchmark.evaluation.spec import write_evaluation_record
 from benchmark.metrics.squad import aggregate, original_id, score
 
 log = logging.getLogger(__name__)
@@ -30,26 +26,27 @@ CHUNK = 64  # questions predicted between two log appends
 WORST_CASE_RULE = "worst case over each original question and its adversarial variants (Jia and Liang 2017)"
 
 
-def sample_groups(examples: list[dict], n: int | None, seed: int) -> tuple[list[int], int, int]:
-    """(question indices, groups chosen, groups available): a seeded sample of n original questions."""
-    groups: dict[str, list[int]] = {}
-    for i, example in enumerate(examples):
-        groups.setdefault(original_id(example["id"]), []).append(i)
-    keys = list(groups)
-    chosen = data_registry.sample_indices(len(keys), n, seed)
-    return sorted(i for g in chosen for i in groups[keys[g]]), len(chosen), len(keys)
+def evaluate_qa(model, tokenizer, card, spec, member, quiet) -> dict:
+    """EM/F1 of one QA dataset of an evaluation (an EvaluateSpec and its PlannedRecord) -> its record."""
+    from models.qa_features import MAX_ANSWER_TOKENS, N_BEST
 
-
-def evaluate_qa(model, tokenizer, card, ckpt, loaded, n, seed, results_dir, batch_size, quiet) -> dict:
-    indices, n_groups, total_groups = sample_groups(loaded.examples, n, seed)
-    suffix = f"n{n_groups}-s{seed}" if n_groups < total_groups else ""
-    rid = records.record_id(card["model_id"], "evaluate", loaded.name, suffix)
-    log_path = records.example_log_path(results_dir, rid)
+    loaded, indices = member.loaded, member.sample.indices
+    log_path = records.example_log_path(spec.results_dir, member.record_id)
     started = time.perf_counter()
-    entries = _score_missing(model, tokenizer, card, loaded, indices, log_path, batch_size, quiet)
+    entries = _score_missing(model, tokenizer, card, loaded, indices, log_path, spec.batch_size, quiet)
     chosen = [entries[loaded.examples[i]["id"]] for i in indices]
-    return _write_record(rid, card, ckpt, loaded, indices, seed, chosen,
-                         records.logged_wall_time(chosen, time.perf_counter() - started), results_dir, model)
+    wall = records.logged_wall_time(chosen, time.perf_counter() - started)
+    metrics, counts = aggregate(chosen)
+    counts.update(windows=sum(e["windows"] for e in chosen), multi_window=sum(e["windows"] > 1 for e in chosen),
+                  empty_predictions=sum(not e["prediction"] for e in chosen))
+    max_length, doc_stride = _window_settings(card)
+    record = write_evaluation_record(
+        member, card, spec, chosen, metrics, counts, wall, model, max_length=max_length, doc_stride=doc_stride,
+        n_best=N_BEST, max_answer_tokens=MAX_ANSWER_TOKENS, metric_scale="percent",
+        aggregation=WORST_CASE_RULE if counts["n_variants"] else "mean over questions")
+    log.info("%s: EM %.2f F1 %.2f on %d questions (%d groups)", loaded.name, metrics["exact_match"],
+             metrics["f1"], counts["n_questions"], counts["n"])
+    return record
 
 
 def _window_settings(card: dict) -> tuple[int, int]:
@@ -81,30 +78,3 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
                 append_jsonl(log_path, entry)
             bar.update(len(examples))
     return done
-
-
-def _write_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, results_dir, model) -> dict:
-    from models.qa_features import MAX_ANSWER_TOKENS, N_BEST
-
-    metrics, counts = aggregate(chosen)
-    counts.update(windows=sum(e["windows"] for e in chosen), multi_window=sum(e["windows"] > 1 for e in chosen),
-                  empty_predictions=sum(not e["prediction"] for e in chosen))
-    max_length, doc_stride = _window_settings(card)
-    evaluation = {
-        "dataset": loaded.name, "source": loaded.source, **loaded.provenance(), "n_examples": len(indices),
-        "n_available": len(loaded),
-        "sample": {"n": counts["n"], "unit": "original question with its variants", "seed": seed,
-                   "indices_sha256": hashlib.sha256(json.dumps(indices).encode()).hexdigest()},
-        "examples_sha256": loaded.fingerprint(indices), "skipped_by_rule": loaded.skipped,
-        "max_length": max_length, "doc_stride": doc_stride, "n_best": N_BEST, "max_answer_tokens": MAX_ANSWER_TOKENS,
-        "aggregation": WORST_CASE_RULE if counts["n_variants"] else "mean over questions",
-        "metric_scale": "percent",
-    }
-    record = records.make_record(rid=rid, kind="evaluate", checkpoint=records.checkpoint_identity(card, ckpt),
-                                 evaluation=evaluation, metrics=metrics, counts=counts, wall_time_s=wall,
-                                 device=str(next(model.parameters()).device),
-                                 intervals=outcomes.intervals("evaluate", metrics, counts, chosen))
-    records.write_record(results_dir, record)
-    log.info("%s: EM %.2f F1 %.2f on %d questions (%d groups)", loaded.name, metrics["exact_match"],
-             metrics["f1"], counts["n_questions"], counts["n"])
-    return record

@@ -1,8 +1,8 @@
 """`infobench grid SPEC`: checkpoints x evaluations, run on Ray, into the records the single commands write.
 
-load_grid  -> the spec, checked (benchmark/grid_spec.py), and a plan per cell: the records it
+load_grid  -> the spec, checked (benchmark/grid/spec.py), and a plan per cell: the records it
               writes, its shards and how many examples are already logged;
-run_grid   -> the cells not done yet, as tasks on Ray worker actors (benchmark/grid_ray.py):
+run_grid   -> the cells not done yet, as tasks on Ray worker actors (benchmark/grid/engine.py):
               an attack cell is split into shards of `shard_size` examples (the attack runner's
               own sharding) merged at the end by `merge_attack_logs`; an evaluation cell is one
               task. Records that exist are skipped, logs resume, so a rerun continues where the
@@ -21,6 +21,7 @@ from pathlib import Path
 from benchmark import records
 from benchmark.core.atomic import atomic_write_text
 from benchmark.core.errors import UserError
+from benchmark.core.modes import CellStatus, RecordKind
 from benchmark.grid.spec import Cell, GridSpec, load_spec
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class CellPlan:
     record_ids: list[str]  # records the cell writes; its own record is the last
     n: int
     done: int
-    status: str  # done | partial | todo, then ran | failed after a run
+    status: CellStatus
     shards: list[ShardPlan] = field(default_factory=list)
     error: str | None = None
 
@@ -72,7 +73,7 @@ def plan_grid(grid: GridSpec) -> list[CellPlan]:
             loaded[name] = load_dataset(name, grid.results_dir)
         return loaded[name]
 
-    plans = [_plan_attack(grid, cell, dataset) if cell.kind == "attack" else _plan_evaluate(grid, cell, dataset)
+    plans = [_plan_attack(grid, cell, dataset) if cell.kind == RecordKind.ATTACK else _plan_evaluate(grid, cell, dataset)
              for cell in grid.cells]
     _check_duplicates(plans, grid.path)
     return plans
@@ -91,48 +92,50 @@ def attack_spec(grid: GridSpec, cell: Cell, shard=None):
 
 def _plan_attack(grid: GridSpec, cell: Cell, dataset) -> CellPlan:
     from attacks.registry import get_recipe
-    from benchmark.attack.runner import attack_record_id
     from benchmark.data import sample_indices
 
     card = grid.cards[cell.checkpoint]
     recipe = get_recipe(cell.recipe, list(grid.recipes_dirs)).name
-    rid = attack_record_id(card, attack_spec(grid, cell), recipe)
+    rid = records.attack_record_id(card["model_id"], attack_spec(grid, cell), recipe)
     total = len(sample_indices(len(dataset(cell.dataset)), cell.n, cell.seed))
     if _record_exists(grid, rid, card):
-        return CellPlan(cell, [rid], n=total, done=total, status="done")
+        return CellPlan(cell, [rid], n=total, done=total, status=CellStatus.DONE)
     count = max(1, math.ceil(total / grid.execution.shard_size))
     if count == 1:
         shards = [ShardPlan(None, 1, total, _logged(grid, rid, total), rid)]
     else:
         shards = []
         for index in range(count):
-            shard_rid = attack_record_id(card, attack_spec(grid, cell, (index, count)), recipe)
+            shard_rid = records.attack_record_id(card["model_id"], attack_spec(grid, cell, (index, count)), recipe)
             size = len(range(index, total, count))
             shards.append(ShardPlan(index, count, size, _logged(grid, shard_rid, size), shard_rid))
     done = sum(s.done for s in shards)
-    return CellPlan(cell, [rid], n=total, done=done, status="partial" if done else "todo", shards=shards)
+    return CellPlan(cell, [rid], n=total, done=done, status=CellStatus.PARTIAL if done else CellStatus.TODO,
+                    shards=shards)
+
+
+def evaluate_spec(grid: GridSpec, cell: Cell):
+    """The EvaluateSpec `infobench evaluate` builds from the same arguments."""
+    from benchmark.evaluation.spec import EvaluateSpec
+
+    return EvaluateSpec(checkpoint=Path(cell.checkpoint), dataset=cell.dataset, n=cell.n, seed=cell.seed,
+                        results_dir=grid.results_dir, batch_size=grid.execution.batch_size)
 
 
 def _plan_evaluate(grid: GridSpec, cell: Cell, dataset) -> CellPlan:
-    """The record ids `infobench evaluate` gives a dataset (or each member of a group, then the group)."""
-    from benchmark.data import expand, sample_indices
+    """The records `infobench evaluate` writes (each member of a group, then the group), as it plans them."""
+    from benchmark.evaluation.spec import plan_records
 
     card = grid.cards[cell.checkpoint]
-    rids, sizes, suffixes = [], [], []
-    for name in expand(cell.dataset):
-        loaded = dataset(name)
-        indices = sample_indices(len(loaded), cell.n, cell.seed)
-        suffixes.append(f"n{len(indices)}-s{cell.seed}" if len(indices) < len(loaded) else "")
-        rids.append(records.record_id(card["model_id"], "evaluate", loaded.name, suffixes[-1]))
-        sizes.append(len(indices))
-    logged = list(rids)
-    if len(rids) > 1:
-        rids.append(records.record_id(card["model_id"], "evaluate", cell.dataset, suffixes[0]))
+    planned, group_id = plan_records(card, evaluate_spec(grid, cell), load=dataset)
+    logged = [member.record_id for member in planned]
+    sizes = [len(member.sample.indices) for member in planned]  # log lines: examples, or questions (QA)
+    rids = logged + ([group_id] if group_id else [])
     total = sum(sizes)
     if all(_record_exists(grid, rid, card) for rid in rids):
-        return CellPlan(cell, rids, n=total, done=total, status="done")
+        return CellPlan(cell, rids, n=total, done=total, status=CellStatus.DONE)
     done = sum(_logged(grid, rid, size) for rid, size in zip(logged, sizes))
-    return CellPlan(cell, rids, n=total, done=done, status="partial" if done else "todo")
+    return CellPlan(cell, rids, n=total, done=done, status=CellStatus.PARTIAL if done else CellStatus.TODO)
 
 
 def _record_exists(grid: GridSpec, rid: str, card: dict) -> bool:
@@ -174,7 +177,7 @@ def run_grid(grid: GridSpec, plans: list[CellPlan], address: str | None = None, 
 
     started = time.perf_counter()
     run = GridRun(plans=plans)
-    tasks, owners = _tasks(grid, [p for p in plans if p.status not in ("done", "ran")])
+    tasks, owners = _tasks(grid, [p for p in plans if p.status not in (CellStatus.DONE, CellStatus.RAN)])
     if not tasks:
         return run
 
@@ -201,10 +204,8 @@ def _tasks(grid: GridSpec, todo: list[CellPlan]):
     tasks, owners = [], {}
     for plan in sorted(todo, key=lambda p: str(p.cell.checkpoint)):  # a worker's next task tends to reuse its model
         cell = plan.cell
-        if cell.kind == "evaluate":
-            payload = {"kind": "evaluate", "checkpoint": cell.checkpoint, "dataset": cell.dataset, "n": cell.n,
-                       "seed": cell.seed, "results_dir": str(grid.results_dir),
-                       "batch_size": grid.execution.batch_size}
+        if cell.kind == RecordKind.EVALUATE:
+            payload = {"kind": RecordKind.EVALUATE, "checkpoint": cell.checkpoint, "spec": evaluate_spec(grid, cell)}
             tasks.append(Task(task_id=plan.record_ids[-1], checkpoint=cell.checkpoint, payload=payload))
             owners[plan.record_ids[-1]] = (plan, None, plan.done)
             continue
@@ -213,7 +214,7 @@ def _tasks(grid: GridSpec, todo: list[CellPlan]):
                 continue  # a complete shard log: nothing to attack (the merge reads it)
             spec = attack_spec(grid, cell, None if shard.index is None else (shard.index, shard.count))
             tasks.append(Task(task_id=shard.record_id, checkpoint=cell.checkpoint,
-                              payload={"kind": "attack", "checkpoint": cell.checkpoint, "spec": spec}))
+                              payload={"kind": RecordKind.ATTACK, "checkpoint": cell.checkpoint, "spec": spec}))
             owners[shard.record_id] = (plan, shard, shard.done)
         if plan.shards and all(s.done == s.n for s in plan.shards) and plan.shards[0].index is not None:
             _merge(grid, plan)  # every shard was complete already: only the merge was missing
@@ -224,7 +225,7 @@ def _absorb(grid: GridSpec, outcome, owners: dict, run: GridRun) -> None:
     """Keep a finished task's files, merge a cell whose shards are all done, note failures."""
     plan, shard, _ = owners[outcome.task.task_id]
     if outcome.error is not None:
-        plan.status, plan.error = "failed", _error_text(outcome.error)
+        plan.status, plan.error = CellStatus.FAILED, _error_text(outcome.error)
         log.error("%s failed: %s", outcome.task.task_id, plan.error)
         return
     result = outcome.result
@@ -234,14 +235,14 @@ def _absorb(grid: GridSpec, outcome, owners: dict, run: GridRun) -> None:
     for relative, text in result["files"].items():
         _adopt(grid.results_dir / relative, text)
     if shard is None:
-        plan.done, plan.status = plan.n, "ran"
+        plan.done, plan.status = plan.n, CellStatus.RAN
         return
     plan.done += shard.n - shard.done
     shard.done = shard.n
-    if all(s.done == s.n for s in plan.shards) and plan.status != "failed":
+    if all(s.done == s.n for s in plan.shards) and plan.status != CellStatus.FAILED:
         if shard.index is not None:
             _merge(grid, plan)
-        plan.status = "ran"
+        plan.status = CellStatus.RAN
 
 
 def _adopt(path: Path, text: str) -> None:
@@ -259,7 +260,7 @@ def _merge(grid: GridSpec, plan: CellPlan) -> None:
     for shard in plan.shards:
         records.record_path(grid.results_dir, shard.record_id).unlink(missing_ok=True)
         records.example_log_path(grid.results_dir, shard.record_id).unlink(missing_ok=True)
-    plan.status = "ran"
+    plan.status = CellStatus.RAN
 
 
 def _error_text(error: BaseException) -> str:
@@ -297,7 +298,7 @@ class _ProgressBar:
         self._postfix()
 
     def _postfix(self) -> None:
-        done = sum(p.status in ("done", "ran") for p in self.plans)
+        done = sum(p.status in (CellStatus.DONE, CellStatus.RAN) for p in self.plans)
         postfix = {"cells": f"{done}/{len(self.plans)}"}
         if sum(self.decided):
             postfix["success"] = f"{self.decided[0] / sum(self.decided):.1%}"
@@ -320,7 +321,7 @@ def plan_table(plans: list[CellPlan]) -> str:
                      f"{plan.done}/{plan.n}", plan.status, plan.record_ids[-1]])
     headers = ["checkpoint", "kind", "recipe", "dataset", "n", "seed", "budget", "shards", "examples", "status",
                "record"]
-    todo = sum(p.status != "done" for p in plans)
+    todo = sum(p.status != CellStatus.DONE for p in plans)
     return tabulate(rows, headers=headers) + f"\n\n{len(plans)} cells: {len(plans) - todo} done, {todo} to run\n"
 
 
@@ -333,7 +334,7 @@ def summary_table(run: GridRun, results_dir: Path) -> str:
         cell = plan.cell
         metric = plan.error or _headline(results_dir, plan.record_ids[-1])
         rows.append([Path(cell.checkpoint).name, cell.kind, cell.recipe or "", cell.dataset, plan.n,
-                     {"done": "skipped (exists)"}.get(plan.status, plan.status), metric])
+                     {CellStatus.DONE: "skipped (exists)"}.get(plan.status, plan.status.value), metric])
     text = tabulate(rows, headers=["checkpoint", "kind", "recipe", "dataset", "n", "status", "result"]) + "\n"
     hosts = sorted({w["host"] for w in run.workers})
     nodes = sorted({t["node"] for t in run.tasks})
@@ -341,7 +342,7 @@ def summary_table(run: GridRun, results_dir: Path) -> str:
              f"{model_loads(run)} checkpoint loads; {len(run.retried)} re-run(s) after a worker died; "
              f"wall {run.wall_s:.1f}s (Ray start {run.startup_s:.1f}s)\n"
              if run.tasks or run.workers else "\nnothing to run: every record exists\n")
-    failed = sum(p.status == "failed" for p in run.plans)
+    failed = sum(p.status == CellStatus.FAILED for p in run.plans)
     if failed:
         text += f"{failed} cells failed; rerun the same command to retry them (finished work is kept)\n"
     return text + f"records in {results_dir}/records; `infobench leaderboard --results {results_dir}` picks them up\n"

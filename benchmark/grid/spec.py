@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark.core.errors import UserError
+from benchmark.core.modes import Precision, RecordKind
 
 TOP_KEYS = ("checkpoints", "checkpoints_dir", "results", "recipes_dirs", "execution", "evaluate", "attack")
 EVALUATE_KEYS = ("dataset", "n", "seed")
 ATTACK_KEYS = ("recipe", "dataset", "n", "seed", "query_budget", "params")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PRECISIONS = tuple(p.value for p in Precision)
 
 
 @dataclass(frozen=True)
@@ -48,14 +49,14 @@ class Execution:
     shard_size: int = 25
     max_retries: int = 3
     batch_size: int = 64
-    precision: str = "auto"
+    precision: Precision = Precision.AUTO
 
 
 @dataclass(frozen=True)
 class Cell:
     """One (checkpoint, evaluation): exactly what one `infobench evaluate`/`attack` command would run."""
 
-    kind: str  # "evaluate" or "attack"
+    kind: RecordKind
     checkpoint: str  # the path as the single command would be given it
     dataset: str
     n: int | None = None
@@ -227,6 +228,8 @@ def _execution(table, where: str) -> Execution:
         raise UserError(f"{where}: a worker needs some CPU or GPU (cpus_per_worker and gpus_per_worker are 0)")
     if settings.get("precision", "auto") not in PRECISIONS:
         raise UserError(f"{where} precision must be one of {', '.join(PRECISIONS)}, got {settings['precision']!r}")
+    if "precision" in settings:
+        settings["precision"] = Precision(settings["precision"])
     return Execution(**settings)
 
 
@@ -262,7 +265,7 @@ def _cells(kind: str, table: dict, checkpoints, cards, recipes_dirs, where: str)
     cells = []
     for ckpt, recipe, dataset, seed in itertools.product(checkpoints, recipes, datasets, seeds):
         _check_task(kind, cards[ckpt], ckpt, dataset, where)
-        cells.append(Cell(kind=kind, checkpoint=ckpt, dataset=dataset, n=n, seed=seed, recipe=recipe,
+        cells.append(Cell(kind=RecordKind(kind), checkpoint=ckpt, dataset=dataset, n=n, seed=seed, recipe=recipe,
                           query_budget=budget, params=tuple(sorted(params.items())), entry=where))
     return cells
 

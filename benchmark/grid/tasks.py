@@ -33,18 +33,13 @@ def _run_attack(payload: dict, loaded) -> dict:
 def _run_evaluate(payload: dict, loaded) -> dict:
     """`infobench evaluate CKPT --dataset D -n N --seed S` for one dataset or group, on a loaded model."""
     from benchmark import data
-    from benchmark.evaluation import evaluate
+    from benchmark.evaluation.evaluate import evaluate
 
-    model, tokenizer, card = loaded
-    ckpt, results = Path(payload["checkpoint"]), Path(payload["results_dir"])
-    names = data.expand(payload["dataset"])
-    written = [evaluate.evaluate_one(model, tokenizer, card, ckpt, name, payload["n"], payload["seed"], results,
-                                     payload["batch_size"], True) for name in names]
-    logged = [record["record_id"] for record in written]
-    if len(names) > 1:  # a group ("anli"): the combined record `evaluate` writes after its members
-        written.append(evaluate.combined_record(payload["dataset"], written, card, ckpt, results))
+    spec = payload["spec"]
+    written = evaluate(spec, quiet=True, loaded=loaded)
     rids = [record["record_id"] for record in written]
-    return {"files": _files(results, rids, logged=logged), "record_ids": rids}
+    logged = rids[:len(data.expand(spec.dataset))]  # a group's total, written last, has no log of its own
+    return {"files": _files(spec.results_dir, rids, logged=logged), "record_ids": rids}
 
 
 def _files(results_dir: Path, rids: list[str], logged: list[str]) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Leaderboard data: result records in, validated and de-duplicated, out as pandas tables.
 
 Everything shown is derived from files: measured rows from results/records/*.json (schema
-in benchmark/records.py), literature rows from results/reported/*.json (schema below).
+in benchmark/records/), literature rows from results/reported/*.json (schema below).
 The two never share a table. Rendering lives in leaderboard_render, plots in
 leaderboard_plots; this module only decides which numbers go in which cell.
 """

@@ -12,6 +12,8 @@ import re
 import string
 from collections import Counter
 
+from benchmark.data.squad_format import original_id
+
 _PUNCTUATION = frozenset(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
@@ -42,11 +44,6 @@ def score(prediction: str, golds: list[str]) -> dict:
     """EM and F1 of one prediction, each the maximum over the gold answers (0/1 and 0..1)."""
     return {"exact_match": max(exact_match(prediction, g) for g in golds),
             "f1": max(f1(prediction, g) for g in golds)}
-
-
-def original_id(question_id: str) -> str:
-    """The original question an adversarial variant was made from (Jia and Liang's id convention)."""
-    return question_id.split("-", 1)[0]
 
 
 def aggregate(entries: list[dict]) -> tuple[dict, dict]:

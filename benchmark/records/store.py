@@ -8,24 +8,18 @@ written atomically; the per-example JSONL log beside a record is append-only.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
 
 from benchmark.core.atomic import append_jsonl, atomic_write_json, read_jsonl_log
 from benchmark.core.errors import UserError
-from benchmark.core.provenance import git_commit, now_iso, package_versions
+from benchmark.records.schema import validate
 
-SCHEMA_VERSION = 1
-RECORD_KINDS = ("evaluate", "attack")
 # Fields that legitimately differ between two runs of the same command.
 VOLATILE_FIELDS = ("created", "wall_time_s", "seconds_per_example", "device", "git_commit", "host")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-REQUIRED = {
-    "schema_version": int, "record_id": str, "kind": str, "checkpoint": dict, "evaluation": dict,
-    "metrics": dict, "counts": dict, "wall_time_s": (int, float), "versions": dict,
-}
 
 
 def default_results_dir() -> Path:
@@ -45,6 +39,31 @@ def record_id(checkpoint_id: str, kind: str, dataset: str, suffix: str = "") -> 
     return safe_name("__".join(parts))
 
 
+def evaluate_record_id(model_id: str, dataset: str, sample) -> str:
+    """The id `infobench evaluate` gives its record on `sample` (benchmark.data.DrawnSample) of `dataset`.
+
+    The one rule for evaluation ids: the evaluation, its group total and the grid planner all
+    call it. A whole dataset gets no suffix; a sample gets its size (in the unit -n counts)
+    and seed. A group's total takes its first member's sample.
+    """
+    suffix = "" if sample.complete else f"n{sample.units}-s{sample.seed}"
+    return record_id(model_id, "evaluate", dataset, suffix)
+
+
+def attack_record_id(model_id: str, spec, recipe_name: str) -> str:
+    """The id of an attack run (an AttackSpec); shards get their own ids, the grid skips finished cells by it."""
+    n = spec.n if spec.n is not None else "all"
+    suffix = f"{recipe_name}-n{n}-s{spec.seed}"
+    if spec.query_budget is not None:
+        suffix += f"-b{spec.query_budget}"
+    others = {k: v for k, v in spec.recipe_params.items() if k != "query_budget" and v is not None}
+    if others:
+        suffix += "-p" + hashlib.sha256(json.dumps(others, sort_keys=True).encode()).hexdigest()[:8]
+    if spec.shard is not None:
+        suffix += f"-shard{spec.shard[0]}of{spec.shard[1]}"
+    return record_id(model_id, "attack", spec.dataset, suffix)
+
+
 def record_path(results_dir: Path, rid: str) -> Path:
     return Path(results_dir) / "records" / f"{safe_name(rid)}.json"
 
@@ -58,21 +77,6 @@ def checkpoint_identity(card: dict, path: str | Path) -> dict:
             "hyperparameters", "training_data")
     card_only = ("card_sha256", "source", "architecture", "label_mapping", "weights_files")  # when the card has them
     return {"path": str(path), **{k: card.get(k) for k in keys}, **{k: card[k] for k in card_only if k in card}}
-
-
-def make_record(*, rid: str, kind: str, checkpoint: dict, evaluation: dict, metrics: dict, counts: dict,
-                wall_time_s: float, device: str, intervals: dict | None = None) -> dict:
-    """A validated record; `intervals` (benchmark.outcomes.intervals) gives each rate its n and 95% interval."""
-    record = {
-        "schema_version": SCHEMA_VERSION, "record_id": rid, "kind": kind, "created": now_iso(),
-        "checkpoint": checkpoint, "evaluation": evaluation, "metrics": metrics, "counts": counts,
-        "wall_time_s": round(float(wall_time_s), 3), "device": device, "versions": package_versions(),
-        "git_commit": git_commit(),
-    }
-    if intervals is not None:
-        record["intervals"] = intervals
-    validate(record, where=rid)
-    return record
 
 
 def write_record(results_dir: Path, record: dict) -> Path:
@@ -94,40 +98,6 @@ def _same_as_on_disk(path: Path, record: dict) -> bool:
         return strip_volatile(load_record(path)) == strip_volatile(record)
     except UserError:
         return False  # an unreadable record is replaced
-
-
-def validate(record, where: str = "record") -> None:
-    """Raise UserError naming the problem when `record` does not follow the schema."""
-    if not isinstance(record, dict):
-        raise UserError(f"{where}: a record is a JSON object, got {type(record).__name__}")
-    for key, kind in REQUIRED.items():
-        if key not in record:
-            raise UserError(f"{where}: missing field {key!r}")
-        if not isinstance(record[key], kind) or isinstance(record[key], bool):
-            raise UserError(f"{where}: field {key!r} has the wrong type ({type(record[key]).__name__})")
-    if record["schema_version"] != SCHEMA_VERSION:
-        raise UserError(f"{where}: schema_version {record['schema_version']} is not {SCHEMA_VERSION}")
-    if record["kind"] not in RECORD_KINDS:
-        raise UserError(f"{where}: kind {record['kind']!r} is not one of {RECORD_KINDS}")
-    for name, value in record["metrics"].items():
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise UserError(f"{where}: metric {name!r} must be a number, got {value!r}")
-    for key in ("model_id", "weights_sha256"):
-        if not isinstance(record["checkpoint"].get(key), str):
-            raise UserError(f"{where}: checkpoint.{key} must be a string")
-    if not isinstance(record["evaluation"].get("dataset"), str):
-        raise UserError(f"{where}: evaluation.dataset must be a string")
-    _validate_intervals(record.get("intervals", {}), where)
-
-
-def _validate_intervals(intervals, where: str) -> None:
-    """Optional (records written before intervals existed have none): {metric: {n, low, high, ...}}."""
-    if not isinstance(intervals, dict):
-        raise UserError(f"{where}: intervals must be an object keyed by metric")
-    for name, interval in intervals.items():
-        numbers = [interval.get(k) for k in ("n", "low", "high")] if isinstance(interval, dict) else [None]
-        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in numbers):
-            raise UserError(f"{where}: interval of {name!r} needs numbers n, low and high")
 
 
 def load_record(path: str | Path) -> dict:
