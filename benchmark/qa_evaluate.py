@@ -20,12 +20,12 @@ from pathlib import Path
 
 from benchmark import data as data_registry
 from benchmark import records
-from benchmark.atomic import append_jsonl
+from benchmark.atomic import append_jsonl_lines
 from benchmark.errors import UserError
 from benchmark.squad_metrics import aggregate, original_id, score
 
 log = logging.getLogger(__name__)
-CHUNK = 64  # questions predicted between two log appends
+CHUNK = 128  # questions predicted between two log appends (about one batch of windows)
 WORST_CASE_RULE = "worst case over each original question and its adversarial variants (Jia and Liang 2017)"
 
 
@@ -65,7 +65,9 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
     identity = records.evaluation_log_identity(card, loaded, indices, max_length=max_length,
                                                 doc_stride=doc_stride)
     done = {entry["id"]: entry for entry in records.read_evaluation_log(log_path, identity)}
-    todo = [i for i in indices if loaded.examples[i]["id"] not in done]
+    # Longest last, in one global order, so a chunk's windows are of nearly one length (sorting only
+    # inside each chunk padded to far more tokens than it scored); the record reads entries by id.
+    todo = sorted((i for i in indices if loaded.examples[i]["id"] not in done), key=lambda i: _size(loaded.examples[i]))
     with tqdm(total=len(indices), initial=len(indices) - len(todo), desc=f"evaluate {loaded.name}",
               unit="q", disable=quiet) as bar:
         for start in range(0, len(todo), CHUNK):
@@ -73,13 +75,18 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
             began = time.perf_counter()
             predictions, windows = predict_answers(model, tokenizer, examples, max_length, doc_stride, batch_size)
             share = (time.perf_counter() - began) / len(examples)
-            for example, predicted, n_windows in zip(examples, predictions, windows):
-                entry = {"id": example["id"], "group": original_id(example["id"]), "prediction": predicted,
-                         "windows": n_windows, "seconds": share, **score(predicted, example["answers"]["text"])}
-                done[example["id"]] = entry
-                append_jsonl(log_path, entry)
+            entries = [{"id": example["id"], "group": original_id(example["id"]), "prediction": predicted,
+                        "windows": n_windows, "seconds": share, **score(predicted, example["answers"]["text"])}
+                       for example, predicted, n_windows in zip(examples, predictions, windows)]
+            append_jsonl_lines(log_path, entries)  # the chunk's lines, one fsync
+            done.update((entry["id"], entry) for entry in entries)
             bar.update(len(examples))
     return done
+
+
+def _size(example: dict) -> int:
+    """Characters of question and context: the order of their token counts, without tokenizing twice."""
+    return len(example["question"]) + len(example["context"])
 
 
 def _write_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, results_dir, model) -> dict:

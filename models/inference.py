@@ -40,7 +40,9 @@ def batched_logits(model, tokenizer, texts: list[tuple[str, ...]], batch_size: i
     out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
     with torch.inference_mode():
         for batch in length_sorted_batches(lengths, batch_size):
-            enc, _ = encode(tokenizer, [texts[i] for i in batch], max_length)
+            columns = list(zip(*[texts[i] for i in batch]))
+            enc = tokenizer(*columns, truncation="longest_first", max_length=max_length, padding=True,
+                            return_tensors="pt")  # encode()'s rule, without its second, untruncated pass
             logits = model(**{k: v.to(device) for k, v in enc.items()}).logits
             out[batch] = logits.float().cpu().numpy()
             if progress is not None:
