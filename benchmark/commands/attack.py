@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from benchmark.commands import add_threads_option, use_threads
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -27,8 +29,7 @@ def register(subparsers) -> None:
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                         help="autocast on CUDA (auto: bf16 where supported); CPU always runs fp32")
     parser.add_argument("--device", help="cpu or cuda[:i] (default: cuda when available)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice; 1 is often "
-                                                    "fastest on a CPU shared with other jobs)")
+    add_threads_option(parser)
     parser.add_argument("--results", default="results", help="results folder (records go to RESULTS/records)")
     parser.set_defaults(handler=run)
 
@@ -40,10 +41,7 @@ def run(args) -> int:
 
     from benchmark.attack_runner import AttackSpec, merge_attack_logs, parse_shard, run_attack_shard
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    use_threads(args.threads)
 
     spec = AttackSpec(checkpoint=Path(args.checkpoint), recipe=args.recipe, dataset=args.dataset, n=args.n,
                       seed=args.seed, query_budget=args.query_budget, recipe_params=_params(args.param),

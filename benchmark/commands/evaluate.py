@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from benchmark.commands import add_threads_option, use_threads
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("evaluate", help="evaluate a checkpoint on datasets (accuracy / EM-F1 records)",
@@ -17,6 +19,7 @@ def register(subparsers) -> None:
                              "or one per --dataset in the same order")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
     parser.add_argument("--batch-size", type=int, default=128)
+    add_threads_option(parser)
     parser.add_argument("--results", default="results", help="results folder (records go to RESULTS/records)")
     parser.set_defaults(handler=run)
 
@@ -42,6 +45,7 @@ def run(args) -> int:
 
     from benchmark.evaluate import evaluate
 
+    use_threads(args.threads)
     rows = []
     for dataset, n in zip(args.dataset, _sample_sizes(args.n, args.dataset)):
         for record in evaluate(Path(args.checkpoint), dataset, n, args.seed, Path(args.results),
