@@ -94,7 +94,8 @@ class CachedScorer:
         input means identical inputs always tie exactly, and TextAttack's own order breaks the tie.
         """
         encoded = self._encode(keys)
-        inputs = [tuple(tuple(encoded[name][i]) for name in encoded.keys()) for i in range(len(keys))]
+        fields = [name for name in encoded.keys() if name != "attention_mask"]  # all ones before padding
+        inputs = [tuple(tuple(encoded[name][i]) for name in fields) for i in range(len(keys))]
         first = {}
         for position, model_input in enumerate(inputs):
             if model_input not in self._by_input:

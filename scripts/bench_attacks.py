@@ -40,6 +40,8 @@ def parse_args(argv=None):
     parser.add_argument("--dataset", default="snli-test")
     parser.add_argument("-n", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--indices", type=lambda text: [int(i) for i in text.split(",")], default=None,
+                        help="attack these dataset indices (comma-separated) instead of a seeded sample of -n")
     parser.add_argument("--query-budget", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=64, help="infobench micro-batch size")
     parser.add_argument("--threads", type=int, default=None,
@@ -154,7 +156,7 @@ def main(argv=None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     model, tokenizer, card = load_checkpoint(args.checkpoint)
     loaded = data_registry.load(args.dataset)
-    indices = data_registry.sample_indices(len(loaded), args.n, args.seed)
+    indices = args.indices or data_registry.sample_indices(len(loaded), args.n, args.seed)
     stock_attack, stock_timer = stock_side(args, model, tokenizer, RecipeResources(), textattack)
     context, wrapper = infobench_side(args, model, tokenizer, card, loaded)
     if args.threads:
@@ -197,9 +199,10 @@ def alternate(sides: dict, loaded, indices: list[int], label_names) -> tuple[dic
             queries[side] += outcomes[side]["queries"]
         if outcomes["stock"] != outcomes["infobench"]:
             mismatches.append((index, outcomes))
-        log.info("[%d/%d] example %d: %s (%d queries)  stock %.1fs  infobench %.1fs", position + 1, len(indices),
-                 index, outcomes["infobench"]["result"], outcomes["infobench"]["queries"], totals["stock"],
-                 totals["infobench"])
+        log.info("[%d/%d] example %d: %s (%d queries) %s  stock %.1fs  infobench %.1fs", position + 1, len(indices),
+                 index, outcomes["infobench"]["result"], outcomes["infobench"]["queries"],
+                 "same as stock" if outcomes["stock"] == outcomes["infobench"] else "DIFFERS from stock",
+                 totals["stock"], totals["infobench"])
     return totals, queries, mismatches
 
 
