@@ -5,23 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def encode(tokenizer, texts: list[tuple[str, ...]], max_length: int, pad: bool = True):
-    """Tokenize single texts or pairs with the one truncation rule used everywhere.
-
-    Pairs are truncated "longest_first", as in training; returns the encoding and how
-    many inputs were cut.
-    """
-    columns = list(zip(*texts))
-    enc = tokenizer(*columns, truncation="longest_first", max_length=max_length, padding=pad,
-                    return_tensors="pt" if pad else None)
-    full = tokenizer(*columns, truncation=False, padding=False)["input_ids"]
-    truncated = sum(len(ids) > max_length for ids in full)
-    return enc, truncated
-
-
-def truncated_flags(tokenizer, texts: list[tuple[str, ...]], max_length: int) -> list[bool]:
-    """Which inputs the shared truncation rule cuts (reported in records)."""
-    return [len(ids) > max_length for ids in tokenizer(*list(zip(*texts)), truncation=False)["input_ids"]]
+def token_lengths(tokenizer, firsts: list[str], seconds: list[str]) -> list[int]:
+    """Untruncated token counts of (first, second) pairs: a sort key and the truncation test."""
+    # Counting is all we do with them: silence the warning that a long one would break the model.
+    tokenizer.deprecation_warnings["sequence-length-is-longer-than-the-specified-maximum"] = True
+    return [len(ids) for ids in tokenizer(firsts, seconds, truncation=False)["input_ids"]]
 
 
 def length_sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
@@ -40,7 +28,9 @@ def batched_logits(model, tokenizer, texts: list[tuple[str, ...]], batch_size: i
     out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
     with torch.inference_mode():
         for batch in length_sorted_batches(lengths, batch_size):
-            enc, _ = encode(tokenizer, [texts[i] for i in batch], max_length)
+            columns = list(zip(*[texts[i] for i in batch]))
+            enc = tokenizer(*columns, truncation="longest_first", max_length=max_length, padding=True,
+                            return_tensors="pt")  # encode()'s rule, without its second, untruncated pass
             logits = model(**{k: v.to(device) for k, v in enc.items()}).logits
             out[batch] = logits.float().cpu().numpy()
             if progress is not None:

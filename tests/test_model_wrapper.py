@@ -104,3 +104,25 @@ def test_cache_is_bounded_and_single_texts_work(minilm, snli_pairs):
     np.testing.assert_allclose(again[0], once[0], atol=1e-5, rtol=0)
     wrapper.clear_cache()
     assert len(wrapper._cache) == 0 and wrapper([]).shape == (0, 3)
+
+
+def test_texts_that_are_one_model_input_tie_exactly(minilm, snli_pairs):
+    # scripts/bench_attacks.py, PWWS, SNLI test example 81 ("People run together."): WordNet offers
+    # "people" for "People", the same input under MiniLM's uncased tokenizer. Scored in another
+    # batch (other padding) its logits differed in the last bit, so the greedy search took the case
+    # change as an improvement, or not, by rounding. One model input must get one row, bit for bit.
+    from benchmark.attack.model_wrapper import attack_model_wrapper
+
+    model, tokenizer = minilm
+    premise = snli_pairs[0][0]
+    upper, lower = (premise, "People run together."), (premise, "people run together.")
+    assert tokenizer(*upper)["input_ids"] == tokenizer(*lower)["input_ids"]
+    wrapper = attack_model_wrapper(model, tokenizer, batch_size=4)
+    longest = max(snli_pairs, key=lambda pair: len(pair[0]) + len(pair[1]))
+    first = wrapper([longest, upper, *snli_pairs[1:4]]).numpy()[1]  # padded to the longest pair
+    second = wrapper([lower]).numpy()[0]  # alone: no padding
+    same_call = wrapper([(premise, "PEOPLE run together."), upper]).numpy()
+    assert first.tobytes() == second.tobytes() == same_call[0].tobytes() == same_call[1].tobytes()
+    assert wrapper.stats.cache_hits_by_input == 2 and wrapper.stats.cache_hits == 1
+    expected = attack_model_wrapper(model, tokenizer).score([lower])[0]
+    np.testing.assert_allclose(second, expected, atol=1e-5, rtol=0)  # and it is the right row

@@ -182,3 +182,25 @@ def test_evaluate_takes_one_sample_size_per_dataset_or_one_for_all(tiny_checkpoi
     code, _, err = run_cli("--quiet", "evaluate", str(tiny_checkpoint), "--dataset", "anli-r1-test", "-n", "1",
                            "-n", "2", "-n", "3", "--results", str(tmp_path))
     assert code == 2 and "3 -n values for 1 --dataset values" in err
+
+
+def test_model_commands_default_to_one_torch_thread_and_refuse_negative_counts():
+    # One thread is the default for shared machines (docs/performance.md); 0 leaves torch's choice.
+    import torch
+
+    from benchmark.cli import build_parser
+    from benchmark.commands import use_threads
+
+    for command in (["attack", "ckpt", "--recipe", "pwws"], ["evaluate", "ckpt", "--dataset", "snli-test"]):
+        assert build_parser().parse_args(command).threads == 1
+        assert build_parser().parse_args([*command, "--threads", "0"]).threads == 0
+    before = torch.get_num_threads()
+    try:
+        use_threads(1)
+        assert torch.get_num_threads() == 1
+        use_threads(0)
+        assert torch.get_num_threads() == 1  # 0 leaves the count as it is
+        with pytest.raises(UserError, match="--threads"):
+            use_threads(-1)
+    finally:
+        torch.set_num_threads(before)

@@ -206,3 +206,38 @@ def test_doctor_reports_every_resource_and_exits_0(capsys):
     for info in all_resources():
         assert info.kind in ("real", "substitute", "missing")
         json.dumps(info.as_record())
+
+
+def test_listings_and_doctor_check_files_without_importing_the_libraries_that_read_them(tmp_path):
+    # `infobench recipes` and `doctor` took 8-10 s importing nltk (and with it scipy, sklearn,
+    # pandas) only to see whether data files exist; the check must find the same files without it.
+    import zipfile
+
+    zipped = tmp_path / "zipped_nltk" / "corpora"
+    zipped.mkdir(parents=True)
+    with zipfile.ZipFile(zipped / "wordnet.zip", "w") as archive:  # nltk finds corpora/wordnet/ zipped too
+        archive.writestr("wordnet/lexnames", "00 adj.all 3\n")
+    code = (
+        "import sys, os\n"
+        "from benchmark.cli import main\n"
+        "from benchmark.resources import missing_nltk, nltk_search_path\n"
+        "assert main(['recipes']) == 0 and main(['doctor']) == 0\n"
+        "heavy = sorted(m for m in ('nltk', 'scipy', 'sklearn', 'pandas', 'torch', 'textattack') if m in sys.modules)\n"
+        "ours, found = nltk_search_path(), missing_nltk()\n"
+        "import nltk\n"
+        "theirs = []\n"
+        "for name, resource in __import__('benchmark.resources').resources.NLTK_RESOURCES.items():\n"
+        "    try:\n"
+        "        nltk.data.find(resource)\n"
+        "    except LookupError:\n"
+        "        theirs.append(name)\n"
+        "print('HEAVY', heavy)\n"
+        "print('SAME PATH', ours == nltk.data.path, 'SAME MISSING', found == theirs, found)\n"
+    )
+    done = _run_python(code, {"NLTK_DATA": str(tmp_path / "zipped_nltk"), "HOME": str(tmp_path),
+                              "TA_CACHE_DIR": str(tmp_path / "ta")})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "HEAVY []" in done.stdout
+    assert "SAME PATH True SAME MISSING True" in done.stdout
+    missing = done.stdout.split("SAME MISSING True")[-1]
+    assert "wordnet" not in missing and "stopwords" in missing  # the zip counts; the rest is absent

@@ -10,9 +10,11 @@ function applies the softmax) but:
   neighbours in a batch are of similar length;
 - runs under `torch.inference_mode`, with bf16/fp16 autocast on CUDA (fp32 on CPU, so
   CPU scores match the stock wrapper's to float rounding);
-- keeps an LRU cache keyed by the exact model input (the tuple of input strings), so a
-  candidate the search has already scored is never scored again, across examples too
-  (the goal function's own cache is cleared after every example).
+- keeps an LRU cache keyed by the input strings, and one keyed by the model input they
+  tokenize to, so a candidate the search has already scored is never scored again, across
+  examples too (the goal function's own cache is cleared after every example), and texts
+  that are one model input (a case change under an uncased tokenizer) get one row, bit for
+  bit: they tie exactly, and TextAttack's candidate order breaks the tie.
 
 Truncation follows the one rule used everywhere in infobench (pairs "longest_first" to
 `max_length`). The default `max_length` is the stock wrapper's, so the two agree.
@@ -41,6 +43,7 @@ class QueryStats:
     calls: int = 0
     inputs: int = 0
     cache_hits: int = 0
+    cache_hits_by_input: int = 0  # new texts that were an already scored model input (e.g. a case change)
     scored: int = 0
     batches: int = 0
     model_seconds: float = 0.0
@@ -64,6 +67,7 @@ class CachedScorer:
         self.device = next(model.parameters()).device
         self.autocast_dtype = _autocast_dtype(precision, self.device, torch)
         self._cache: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
+        self._by_input: OrderedDict[tuple, np.ndarray] = OrderedDict()  # token ids (and type ids) -> row
         self.stats = QueryStats()
 
     def __call__(self, text_input_list, **kwargs):
@@ -74,41 +78,68 @@ class CachedScorer:
         self.stats.inputs += len(keys)
         missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
         self.stats.cache_hits += len(keys) - len(missing)
-        fresh = dict(zip(missing, self.score(missing))) if missing else {}
+        fresh = dict(zip(missing, self._rows_by_model_input(missing))) if missing else {}
         rows = [fresh[k] if k in fresh else self._lookup(k) for k in keys]
         self._remember(fresh)  # after reading the hits, so no hit is evicted before it is used
         if not rows:
             return torch.zeros((0, self.model.config.num_labels))
         return torch.from_numpy(np.stack(rows))
 
+    def _rows_by_model_input(self, keys: list[tuple[str, ...]]) -> list[np.ndarray]:
+        """Rows for texts not cached by text; texts that are one model input share one row, bit for bit.
+
+        Under an uncased tokenizer "People run." and "people run." are the same input. Scored apart
+        (other batches, other padding) their logits can differ in the last bit, and a greedy search
+        would then take the case change as an "improvement" by rounding alone. One row per model
+        input means identical inputs always tie exactly, and TextAttack's own order breaks the tie.
+        """
+        encoded = self._encode(keys)
+        fields = [name for name in encoded.keys() if name != "attention_mask"]  # all ones before padding
+        inputs = [tuple(tuple(encoded[name][i]) for name in fields) for i in range(len(keys))]
+        first = {}
+        for position, model_input in enumerate(inputs):
+            if model_input not in self._by_input:
+                first.setdefault(model_input, position)
+        scored = dict(zip(first, self.score_encoded(encoded, list(first.values())))) if first else {}
+        rows = [scored[x] if x in scored else self._lookup_input(x) for x in inputs]
+        self._remember_inputs(scored)
+        self.stats.cache_hits_by_input += len(keys) - len(scored)
+        return rows
+
     def score(self, keys: list[tuple[str, ...]]) -> np.ndarray:
         """Logits for each input (no cache), in input order."""
+        return self.score_encoded(self._encode(keys), list(range(len(keys))))
+
+    def _encode(self, keys: list[tuple[str, ...]]):
+        columns = [list(column) for column in zip(*keys)]
+        return self.tokenizer(*columns, truncation="longest_first", max_length=self.max_length, padding=False)
+
+    def score_encoded(self, encoded, positions: list[int]) -> np.ndarray:
+        """Logits for the tokenized inputs at `positions`, in that order."""
         import torch
 
         from models.inference import length_sorted_batches
 
         started = time.perf_counter()
-        columns = [list(column) for column in zip(*keys)]
-        encoded = self.tokenizer(*columns, truncation="longest_first", max_length=self.max_length,
-                                 padding=False)
-        lengths = [len(ids) for ids in encoded["input_ids"]]
+        lengths = [len(encoded["input_ids"][i]) for i in positions]
         # Tokenizing once and padding per micro-batch is what we want here; silence the
         # fast tokenizer's advice to tokenize again with padding instead.
         self.tokenizer.deprecation_warnings["Asking-to-pad-a-fast-tokenizer"] = True
-        out = np.empty((len(keys), self.model.config.num_labels), dtype=np.float32)
+        out = np.empty((len(positions), self.model.config.num_labels), dtype=np.float32)
         with torch.inference_mode(), self._autocast(torch):
             for batch in length_sorted_batches(lengths, self.batch_size):
-                features = [{name: encoded[name][i] for name in encoded.keys()} for i in batch]
+                features = [{name: encoded[name][positions[i]] for name in encoded.keys()} for i in batch]
                 padded = self.tokenizer.pad(features, padding="longest", return_tensors="pt")
                 logits = self.model(**{k: v.to(self.device) for k, v in padded.items()}).logits
                 out[batch] = logits.float().cpu().numpy()
                 self.stats.batches += 1
-        self.stats.scored += len(keys)
+        self.stats.scored += len(positions)
         self.stats.model_seconds += time.perf_counter() - started
         return out
 
     def clear_cache(self) -> None:
         self._cache.clear()
+        self._by_input.clear()
 
     def _autocast(self, torch):
         if self.autocast_dtype is None:
@@ -124,6 +155,16 @@ class CachedScorer:
     def _lookup(self, key) -> np.ndarray:
         self._cache.move_to_end(key)
         return self._cache[key]
+
+    def _remember_inputs(self, scored: dict) -> None:
+        for model_input, row in scored.items():
+            self._by_input[model_input] = row
+            if len(self._by_input) > self.cache_size:
+                self._by_input.popitem(last=False)
+
+    def _lookup_input(self, model_input) -> np.ndarray:
+        self._by_input.move_to_end(model_input)
+        return self._by_input[model_input]
 
 
 def _key(text) -> tuple[str, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from benchmark.commands import add_threads_option, use_threads
 from benchmark.commands._checkpoint import add_checkpoint_arguments
 from benchmark.commands._datasets import add_dataset_arguments
 from benchmark.core.modes import Precision
@@ -34,8 +35,7 @@ def register(subparsers) -> None:
     parser.add_argument("--precision", default=Precision.AUTO.value, choices=[p.value for p in Precision],
                         help="autocast on CUDA (auto: bf16 where supported); CPU always runs fp32")
     parser.add_argument("--device", help="cpu or cuda[:i] (default: cuda when available)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice; 1 is often "
-                                                    "fastest on a CPU shared with other jobs)")
+    add_threads_option(parser)
     parser.add_argument("--results", default="results", help="results folder (records go to RESULTS/records)")
     parser.set_defaults(handler=run)
 
@@ -49,10 +49,7 @@ def run(args) -> int:
     from benchmark.commands._datasets import resolve_datasets
     from benchmark.attack.runner import AttackSpec, merge_attack_logs, parse_shard, run_attack_shard
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    use_threads(args.threads)
 
     spec = AttackSpec(checkpoint=checkpoint_ref(args), recipe=args.recipe,
                       dataset=resolve_datasets(args, [args.dataset])[0], n=args.n,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from benchmark.commands import add_threads_option, use_threads
 from benchmark.commands._checkpoint import add_checkpoint_arguments
 from benchmark.commands._datasets import add_dataset_arguments
 
@@ -22,6 +23,7 @@ def register(subparsers) -> None:
                              "or one per --dataset in the same order")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
     parser.add_argument("--batch-size", type=int, default=128)
+    add_threads_option(parser)
     parser.add_argument("--results", default="results", help="results folder (records go to RESULTS/records)")
     parser.set_defaults(handler=run)
 
@@ -49,6 +51,7 @@ def run(args) -> int:
     from benchmark.commands._datasets import resolve_datasets
     from benchmark.evaluation.evaluate import EvaluateSpec, evaluate
 
+    use_threads(args.threads)
     rows = []
     datasets = resolve_datasets(args, args.dataset)
     for dataset, n in zip(datasets, _sample_sizes(args.n, datasets)):

@@ -84,9 +84,17 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 def append_jsonl(path: str | Path, obj) -> None:
     """Append one JSON line and fsync it: a line is either fully on disk or not at all."""
-    line = json.dumps(obj, sort_keys=True, ensure_ascii=False) + "\n"
+    append_jsonl_lines(path, [obj])
+
+
+def append_jsonl_lines(path: str | Path, objs: list) -> None:
+    """Append JSON lines with one write and one fsync (a batch of results: one fsync, not one per line).
+
+    A crash mid-write leaves whole lines and at most one torn last line, which `read_jsonl_log` drops.
+    """
+    text = "".join(json.dumps(obj, sort_keys=True, ensure_ascii=False) + "\n" for obj in objs)
     with open(path, "a", encoding="utf-8") as handle:
-        handle.write(line)
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
 

