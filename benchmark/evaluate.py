@@ -13,7 +13,7 @@ from pathlib import Path
 
 from benchmark import data as data_registry
 from benchmark import records
-from benchmark.atomic import append_jsonl
+from benchmark.atomic import append_jsonl, exclusive_writer
 from benchmark.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ def _check_task(card: dict, loaded) -> None:
 
 
 def evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch_size, quiet) -> dict:
+    if batch_size < 1:  # a non-positive batch size would score nothing and log label 0 everywhere
+        raise UserError(f"batch size must be at least 1, got {batch_size}")
     loaded = data_registry.load(name)
     _check_task(card, loaded)
     if loaded.task == "qa":
@@ -59,10 +61,11 @@ def evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch
     rid = records.record_id(card["model_id"], "evaluate", loaded.name, suffix)
     log_path = records.example_log_path(results_dir, rid)
     started = time.perf_counter()
-    entries = _score_missing(model, tokenizer, card, loaded, indices, log_path, batch_size, quiet)
-    chosen = [entries[i] for i in indices]
-    return _write_nli_record(rid, card, ckpt, loaded, indices, seed, chosen,
-                             records.logged_wall_time(chosen, time.perf_counter() - started), results_dir, model)
+    with exclusive_writer(log_path):  # one writer per run: a second identical command stops here
+        entries = _score_missing(model, tokenizer, card, loaded, indices, log_path, batch_size, quiet)
+        chosen = [entries[i] for i in indices]
+        return _write_nli_record(rid, card, ckpt, loaded, indices, seed, chosen,
+                                 records.logged_wall_time(chosen, time.perf_counter() - started), results_dir, model)
 
 
 def _score_missing(model, tokenizer, card, loaded, indices, log_path: Path, batch_size, quiet) -> dict:

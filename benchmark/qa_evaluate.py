@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmark import data as data_registry
 from benchmark import records
-from benchmark.atomic import append_jsonl
+from benchmark.atomic import append_jsonl, exclusive_writer
 from benchmark.errors import UserError
 from benchmark.squad_metrics import aggregate, original_id, score
 
@@ -45,10 +45,11 @@ def evaluate_qa(model, tokenizer, card, ckpt, loaded, n, seed, results_dir, batc
     rid = records.record_id(card["model_id"], "evaluate", loaded.name, suffix)
     log_path = records.example_log_path(results_dir, rid)
     started = time.perf_counter()
-    entries = _score_missing(model, tokenizer, card, loaded, indices, log_path, batch_size, quiet)
-    chosen = [entries[loaded.examples[i]["id"]] for i in indices]
-    return _write_record(rid, card, ckpt, loaded, indices, seed, chosen,
-                         records.logged_wall_time(chosen, time.perf_counter() - started), results_dir, model)
+    with exclusive_writer(log_path):  # one writer per run
+        entries = _score_missing(model, tokenizer, card, loaded, indices, log_path, batch_size, quiet)
+        chosen = [entries[loaded.examples[i]["id"]] for i in indices]
+        return _write_record(rid, card, ckpt, loaded, indices, seed, chosen,
+                             records.logged_wall_time(chosen, time.perf_counter() - started), results_dir, model)
 
 
 def _window_settings(card: dict) -> tuple[int, int]:

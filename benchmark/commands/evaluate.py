@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from benchmark.commands import _types
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("evaluate", help="evaluate a checkpoint on datasets (accuracy / EM-F1 records)",
@@ -12,12 +14,12 @@ def register(subparsers) -> None:
     parser.add_argument("checkpoint", help="checkpoint directory made by `infobench train`")
     parser.add_argument("--dataset", required=True, action="append",
                         help="dataset or group name; repeat for several (see `infobench datasets`)")
-    parser.add_argument("-n", type=int, action="append", default=None,
+    parser.add_argument("-n", type=_types.positive_int, action="append", default=None,
                         help="seeded sample of N examples per set (default: all); one -n for every --dataset, "
                              "or one per --dataset in the same order")
-    parser.add_argument("--seed", type=int, default=0, help="sampling seed")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--results", default="results", help="results folder (records go to RESULTS/records)")
+    parser.add_argument("--seed", type=_types.seed, default=0, help="sampling seed")
+    parser.add_argument("--batch-size", type=_types.positive_int, default=128, help="examples per forward pass")
+    parser.add_argument("--results", type=_types.folder, default="results", help="results folder (records go to RESULTS/records)")
     parser.set_defaults(handler=run)
 
 
