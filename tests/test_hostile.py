@@ -181,25 +181,34 @@ def _attack_cmd(ckpt: Path, results: Path, n: str) -> list[str]:
 
 
 def test_two_identical_attacks_one_writer(tiny_ckpt, tmp_path, data_root):
+    """Two real processes, one results folder: the second stops at once with a message; the log stays clean."""
     results = tmp_path / "results"
-    first = subprocess.Popen(_attack_cmd(tiny_ckpt, results, "12"), env=ENV, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-    log = None
+    first = subprocess.Popen(_attack_cmd(tiny_ckpt, results, "500"), env=ENV, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)  # long enough to still run when the second starts
+    log = results / "records" / "tiny-hostile__attack__snli-test__pwws-n500-s0-b15.examples.jsonl"
     deadline = time.monotonic() + 300
-    while log is None and first.poll() is None and time.monotonic() < deadline:
+    while first.poll() is None and _lines(log) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-        log = next((results / "records").glob("*.examples.jsonl"), None) if (results / "records").is_dir() else None
-    assert log is not None, first.communicate()[1][-2000:]
-    second = subprocess.run(_attack_cmd(tiny_ckpt, results, "12"), env=ENV, capture_output=True, text=True,
+    assert first.poll() is None and _lines(log) >= 2, first.communicate()[1][-2000:]
+    second = subprocess.run(_attack_cmd(tiny_ckpt, results, "500"), env=ENV, capture_output=True, text=True,
                             timeout=300)
-    _, first_err = first.communicate(timeout=600)
-    assert first.returncode == 0, first_err[-2000:]
+    still_running = first.poll() is None
+    first.send_signal(signal.SIGKILL)
+    first.communicate()
+    assert still_running, "the first attack ended before the second started: make it longer"
     assert second.returncode == 2
-    assert f"another infobench process is writing {log}" in _last_line(second.stderr)
-    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert _last_line(second.stderr).startswith(f"infobench: error: another infobench process is writing {log}")
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.endswith("}")]
     indices = [line["index"] for line in lines[1:]]
     assert "header" in lines[0] and sum("header" in line for line in lines) == 1
-    assert len(indices) == len(set(indices)) == 12
+    assert len(indices) == len(set(indices)) and not list((results / "records").glob("*.json"))
+
+
+def _lines(path: Path) -> int:
+    try:
+        return path.read_bytes().count(b"\n")
+    except OSError:
+        return 0
 
 
 def test_lock_of_a_killed_process_is_taken_over(tiny_ckpt, evaluated, tmp_path, run_cli):
