@@ -1,7 +1,8 @@
-"""Drop-in replacements for TextAttack components that are slow for reasons unrelated to the attack.
+"""Drop-in replacements for TextAttack components: slow ones made fast, and one deliberate fix.
 
-Each class keeps its parent's semantics exactly (same candidates, same decisions) and
-only removes repeated work; the profile that motivated each one is in its docstring.
+PartOfSpeech and WordSwapWordNet keep their parent's semantics exactly (same candidates,
+same decisions) and only remove repeated work; the profile that motivated each one is in
+its docstring. StopwordModification departs from TextAttack on purpose (case-insensitive).
 The classes subclass TextAttack's, so they are built on first use (`components()`),
 never at import time.
 """
@@ -18,7 +19,8 @@ def components() -> SimpleNamespace:
 
     textattack = import_textattack()
     return SimpleNamespace(PartOfSpeech=_part_of_speech_class(textattack),
-                           WordSwapWordNet=_wordnet_swap_class(textattack))
+                           WordSwapWordNet=_wordnet_swap_class(textattack),
+                           StopwordModification=_stopword_class(textattack))
 
 
 @functools.cache
@@ -91,3 +93,29 @@ def _wordnet_swap_class(textattack):
         return tuple(base._get_replacement_words(SimpleNamespace(language=language), word))
 
     return WordSwapWordNet
+
+
+def _stopword_class(textattack):
+    base = textattack.constraints.pre_transformation.StopwordModification
+
+    class StopwordModification(base):
+        """Stopwords protected whatever their case: a deliberate departure from TextAttack.
+
+        TextAttack's StopwordModification compares words case-sensitively against lower-case
+        lists, so a sentence-initial "A" or "The" is not protected: the committed TextFooler
+        logs swap "A" for "gotta" and "every". Every recipe that protects stopwords uses this.
+        """
+
+        def __init__(self, stopwords=None, language="english"):
+            super().__init__(stopwords=stopwords, language=language)
+            self.stopwords = {word.lower() for word in self.stopwords}
+            # Shown in repr(attack), so a record (and a resumed log's identity) tells this rule apart.
+            self.case_insensitive = True
+
+        def extra_repr_keys(self):
+            return [*super().extra_repr_keys(), "case_insensitive"]
+
+        def _get_modifiable_indices(self, current_text):
+            return {i for i, word in enumerate(current_text.words) if word.lower() not in self.stopwords}
+
+    return StopwordModification

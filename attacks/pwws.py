@@ -24,7 +24,8 @@ def build(model_wrapper, resources, query_budget=None):
     transformation = components().WordSwapWordNet()
     constraints = [
         pre.RepeatModification(),
-        pre.StopwordModification(),
+        # NLTK's English stopwords, as TextAttack; departure: matched whatever their case.
+        components().StopwordModification(),
         # Departure made for NLI (not in PWWSRen2019): perturb only the hypothesis, keep the
         # premise as is, as TextFooler does. It acts only on premise/hypothesis inputs.
         pre.InputColumnModification(["premise", "hypothesis"], {"premise"}),

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from benchmark.errors import UserError
-from benchmark.registry import Registry
+from benchmark.core.errors import UserError
+from benchmark.core.registry import Registry
 
 RECIPES_PATH_ENV = "INFOBENCH_RECIPES_PATH"
 ENTRY_POINT_GROUP = "infobench.recipes"

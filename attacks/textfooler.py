@@ -1,7 +1,9 @@
 """TextFooler: greedy counter-fitted-embedding synonym swaps ranked by deletion importance.
 
 Same components and thresholds as TextAttack's TextFoolerJin2019; the comments below
-are TextAttack's reasons for its departures from the paper, kept with them.
+are TextAttack's reasons for its departures from the paper, kept with them. Two departures
+of ours: stopwords are matched case-insensitively, and on the offline substitute embedding
+the word-cosine threshold is translated through its calibration (docs/resources.md).
 """
 
 from __future__ import annotations
@@ -49,9 +51,11 @@ STOPWORDS = frozenset([
 
 
 def build(model_wrapper, resources, max_candidates=50, min_cos_sim=0.5, use_threshold=0.840845057,
-          use_window_size=15, allow_verb_noun_swap=True, query_budget=None):
+          use_window_size=15, allow_verb_noun_swap=True, query_budget=None, *, use_metric="angular",
+          skip_text_shorter_than_window=True):
+    """TextFooler; the keyword-only options let the strict variant (textfooler_strict) reuse it."""
     from attacks._components import components
-    from benchmark.resources import import_textattack
+    from benchmark.resources import import_textattack, word_cosine_threshold
 
     textattack = import_textattack()
     resources.nltk()
@@ -61,20 +65,24 @@ def build(model_wrapper, resources, max_candidates=50, min_cos_sim=0.5, use_thre
     transformation = textattack.transformations.WordSwapEmbedding(max_candidates=max_candidates,
                                                                   embedding=embedding)
     constraints = [
-        # Don't modify the same word twice or the stopwords of the TextFooler code.
+        # Don't modify the same word twice or the stopwords of the TextFooler code. Departure
+        # from TextAttack: stopwords are matched whatever their case ("A" at a sentence start).
         pre.RepeatModification(),
-        pre.StopwordModification(stopwords=set(STOPWORDS)),
+        components().StopwordModification(stopwords=set(STOPWORDS)),
         # During entailment only the hypothesis is edited; the premise stays the same.
         pre.InputColumnModification(["premise", "hypothesis"], {"premise"}),
         # Minimum word-embedding cosine similarity 0.5 (the paper says 0.7; the released
-        # code and experiments use 0.5).
-        textattack.constraints.semantics.WordEmbeddingDistance(embedding=embedding, min_cos_sim=min_cos_sim),
+        # code and experiments use 0.5). The value is in the real counter-fitted space's terms;
+        # on the offline substitute it is translated through the substitute's calibration.
+        textattack.constraints.semantics.WordEmbeddingDistance(
+            embedding=embedding, min_cos_sim=word_cosine_threshold(embedding, min_cos_sim)),
         # Same part of speech (nouns and verbs may swap). Ours loads NLTK's tagger once.
         components().PartOfSpeech(allow_verb_noun_swap=allow_verb_noun_swap),
         # Universal Sentence Encoder, angular similarity >= 0.840845057 on a 15-word window:
         # TextFooler's code forgot to divide the angle by pi, so its 0.5 is 1 - 0.5 / pi.
-        resources.sentence_encoder(threshold=use_threshold, metric="angular", compare_against_original=False,
-                                   window_size=use_window_size, skip_text_shorter_than_window=True),
+        resources.sentence_encoder(threshold=use_threshold, metric=use_metric, compare_against_original=False,
+                                   window_size=use_window_size,
+                                   skip_text_shorter_than_window=skip_text_shorter_than_window),
     ]
     goal_function = textattack.goal_functions.UntargetedClassification(
         model_wrapper, query_budget=float("inf") if query_budget is None else query_budget)

@@ -9,8 +9,8 @@ import sys
 
 from benchmark import __version__
 from benchmark.commands import command_modules
-from benchmark.atomic import USER_ERRNOS
-from benchmark.errors import UserError
+from benchmark.core.atomic import USER_ERRNOS
+from benchmark.core.errors import UserError
 
 log = logging.getLogger("infobench")
 
@@ -64,7 +64,7 @@ def _report_crash(err: Exception, argv: list[str] | None) -> int:
     """A bug (or an error nobody foresaw): one line for the user, the full traceback in a log file."""
     import traceback
 
-    from benchmark.crash_log import write_crash_log
+    from benchmark.core.crash_log import write_crash_log
 
     where = write_crash_log(traceback.format_exc(), sys.argv[1:] if argv is None else argv)
     summary = " ".join(str(err).split())[:200] or "(no message)"

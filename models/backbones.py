@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 TASK_LABELS = {"nli": ("entailment", "neutral", "contradiction")}
 

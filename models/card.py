@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmark.records import git_commit, now_iso, package_versions
+from benchmark.core.provenance import git_commit, now_iso, package_versions
 from models.backbones import TASK_LABELS, resolve_backbone
 
 

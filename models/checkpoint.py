@@ -12,8 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from benchmark.atomic import atomic_write_json, fsync_dir
-from benchmark.errors import UserError
+from benchmark.core.atomic import atomic_write_json, fsync_dir
+from benchmark.core.errors import UserError
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.json"

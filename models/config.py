@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 # Released configurations (docs/INFOBERT.md section 5). FreeLB uses the same adversarial
 # values with beta = alpha = 0; standard ignores them.

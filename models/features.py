@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 
 def nli_features(examples: list[dict], tokenizer, label_names: tuple[str, ...], max_length: int):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from benchmark.registry import Registry
+from benchmark.core.registry import Registry
 from models.adversarial import FixedDropout, ascend, init_perturbation
 
 

@@ -6,7 +6,7 @@ The loop in training.py is shared with NLI; only data preparation and dev scorin
 from __future__ import annotations
 
 from benchmark import data as data_registry
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 DEV_CHUNK = 256  # questions predicted between two progress updates
 
@@ -45,7 +45,7 @@ def qa_dev_metrics(model, prepared, cfg, quiet: bool) -> dict:
     """Exact match and F1 (0..100, official SQuAD v1.1 normalisation) on the dev questions."""
     from tqdm.auto import tqdm
 
-    from benchmark.squad_metrics import score
+    from benchmark.metrics.squad import score
     from models.qa_features import predict_answers
 
     examples = prepared.dev_examples

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmark.atomic import atomic_write_json, fsync_dir
-from benchmark.errors import UserError
+from benchmark.core.atomic import atomic_write_json, fsync_dir
+from benchmark.core.errors import UserError
 
 STATE_DIR = "train_state"
 # Settings that do not change what is learned: a resumed run may change them.

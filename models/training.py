@@ -6,6 +6,7 @@ device, runs bf16/fp16 autocast on CUDA and wraps the model for multi-process (D
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random
@@ -17,10 +18,12 @@ import numpy as np
 import torch
 
 from benchmark import data as data_registry
-from benchmark.errors import UserError
+from benchmark.core.atomic import atomic_write_text
+from benchmark.core.errors import UserError
 from models.config import TrainConfig, model_id
 from models.train_state import check_resume_config
 from models.methods import METHODS, StepContext
+from models.train_log import TrainLog, curve_summary
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +107,7 @@ def batch_order(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int
 
 def train(cfg: TrainConfig, output: Path, resume: bool = False, quiet: bool = False) -> dict:
     """Train, evaluate on the dev set and write the checkpoint; returns its card."""
-    from benchmark.atomic import exclusive_writer
+    from benchmark.core.atomic import exclusive_writer
 
     output = Path(output)
     _check_output(output, resume)
@@ -131,6 +134,8 @@ def _train_prepared(cfg: TrainConfig, output: Path, prepared: Prepared, resume: 
     ctx = StepContext(hp=cfg, accelerator=accelerator, **regs)
     loop = TrainLoop(cfg, output, model, optimizer, scheduler, regs, accelerator, prepared, total_steps)
     started = time.perf_counter()
+    if not resume:
+        loop.train_log.start_fresh()
     trained_before = loop.resume() if resume else 0.0
     loop.run(ctx, quiet)
     train_time = trained_before + time.perf_counter() - started
@@ -159,6 +164,7 @@ class TrainLoop:
         self.step, self.train_time_before = 0, 0.0
         self.method = METHODS.get(cfg.method)
         self.last_losses: dict = {}
+        self.train_log = TrainLog(output)
 
     def state_modules(self) -> dict:
         return {"model": self.accelerator.unwrap_model(self.model), **self.regs}
@@ -169,8 +175,10 @@ class TrainLoop:
         progress = load_train_state(self.output, self.state_modules(), self.optimizer, self.scheduler)
         if progress is None:
             log.info("no saved state in %s: starting from step 0", self.output)
+            self.train_log.start_fresh()
             return 0.0
         self.step = progress["step"]
+        self.train_log.resume_at(self.step)
         log.info("resuming %s at step %d of %d", self.output, self.step, self.total_steps)
         return progress["train_time_s"]
 
@@ -196,6 +204,7 @@ class TrainLoop:
         for step, indices in self.batches():
             features = [self.prepared.train_features[i] for i in indices]
             batch = {k: v.to(self.accelerator.device) for k, v in collate(self.prepared.tokenizer, features).items()}
+            lr = self.scheduler.get_last_lr()[0]  # the rate this step's update uses
             with self.accelerator.autocast():
                 self.last_losses = self.method.step(self.model, batch, ctx)
             self.accelerator.clip_grad_norm_(self.model.parameters(), self.cfg.max_grad_norm)
@@ -203,6 +212,8 @@ class TrainLoop:
             self.scheduler.step()
             self.optimizer.zero_grad(set_to_none=True)
             self.step = step + 1
+            if self.accelerator.is_main_process:
+                self.train_log.append(self.step, lr, self.last_losses)
             bar.set_postfix({k: f"{v:.4f}" for k, v in self.last_losses.items() if v}, refresh=False)
             bar.update(1)
             if self.step % self.cfg.save_every == 0 and self.step < self.total_steps:
@@ -233,7 +244,11 @@ class TrainLoop:
         extra = {"critic": self.regs["anchored_feature"].critic} if "anchored_feature" in self.regs else {}
         if "info_bottleneck" in self.regs and list(self.regs["info_bottleneck"].parameters()):
             extra["club"] = self.regs["info_bottleneck"]
+        curve = self.train_log.rows()
+        card["training_curve"] = curve_summary(curve)
         card = save_checkpoint(model, self.prepared.tokenizer, card, self.output, extra)
+        # save_checkpoint replaced the folder: the full per-step log goes back in beside the card.
+        atomic_write_text(self.train_log.path, "".join(json.dumps(row) + "\n" for row in curve))
         import shutil
         shutil.rmtree(self.output / "train_state", ignore_errors=True)
         return card

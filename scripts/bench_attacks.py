@@ -56,7 +56,7 @@ class Timer:
 
 def stock_side(args, model, tokenizer, resources, textattack):
     """(attack, model-query timer) for stock TextAttack."""
-    from benchmark.attack_runner import _freeze_premise
+    from benchmark.attack.runner import _freeze_premise
     from benchmark.resources import nltk_downloads_blocked
 
     timer = Timer()
@@ -95,8 +95,8 @@ def _replace_tfhub_encoder(attack, resources, textattack):
 def infobench_side(args, model, tokenizer, card, loaded):
     """(context for attack_one, wrapper) for infobench."""
     from attacks.registry import RecipeResources, get_recipe
-    from benchmark.attack_runner import _freeze_premise
-    from benchmark.model_wrapper import attack_model_wrapper
+    from benchmark.attack.runner import _freeze_premise
+    from benchmark.attack.model_wrapper import attack_model_wrapper
 
     recipe = get_recipe(args.recipe)
     params = recipe.resolve_params({"query_budget": args.query_budget})
@@ -193,7 +193,7 @@ def alternate(sides: dict, loaded, indices: list[int], label_names) -> tuple[dic
 
 
 def run_infobench(context: dict, index: int, profiler) -> dict:
-    from benchmark.attack_runner import attack_one
+    from benchmark.attack.runner import attack_one
 
     if profiler:
         profiler.enable()

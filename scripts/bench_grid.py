@@ -65,7 +65,7 @@ def write_spec(args, folder: Path, workers: int) -> Path:
 
 
 def timed_run(args, out: Path, name: str, workers: int, address=None, on_event=None) -> dict:
-    from benchmark.grid import load_grid, model_loads, run_grid
+    from benchmark.grid.driver import load_grid, model_loads, run_grid
 
     started = time.perf_counter()
     grid, plans = load_grid(write_spec(args, out / name, workers))
@@ -87,7 +87,8 @@ def cluster_run(args, out: Path) -> dict:
     SIGKILLed once the first attack shard has logged one example."""
     from ray.cluster_utils import Cluster
 
-    from benchmark.grid_faults import KillWorkerMidShard
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fault injector is test code
+    from grid_faults import KillWorkerMidShard
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     cluster.add_node(num_cpus=1)

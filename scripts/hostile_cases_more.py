@@ -126,7 +126,7 @@ def stale_lock(env):
     from benchmark import records
 
     log = records.example_log_path(results, "tiny-pass__evaluate__snli-test__n6-s0")
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom benchmark.atomic import "
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom benchmark.core.atomic import "
                                "exclusive_writer\nwith exclusive_writer(sys.argv[1]):\n    print('held', flush=True)"
                                "\n    time.sleep(600)", str(log)], env=_env(), stdout=subprocess.PIPE, text=True)
     holder.stdout.readline()

@@ -88,7 +88,7 @@ def small_substitute_embedding(infobench_home: Path, vocab_size: int = 8000, nei
     import numpy as np
 
     from benchmark import resources
-    from benchmark.counterfit import glove_vocabulary, write_embedding_folder
+    from benchmark.resources.counterfit import glove_vocabulary, write_embedding_folder
 
     previous = os.environ.get("INFOBENCH_HOME")
     os.environ["INFOBENCH_HOME"] = str(infobench_home)

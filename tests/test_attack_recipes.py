@@ -31,7 +31,7 @@ def offline_embedding(embedding_home, monkeypatch, tmp_path):
 
 
 def _attack(ckpt, recipe, results, n=4, budget=60, **kwargs):
-    from benchmark.attack_runner import AttackSpec, run_attack
+    from benchmark.attack.runner import AttackSpec, run_attack
 
     spec = AttackSpec(checkpoint=ckpt, recipe=recipe, dataset="snli-test", n=n, seed=3, query_budget=budget,
                       results_dir=results, **kwargs)
@@ -58,6 +58,13 @@ def _check_outcomes(record: dict, entries: list[dict]) -> None:
             assert entry["perturbed_hypothesis"] != entry["hypothesis"]
             assert entry["perturbed_prediction"] != entry["label"]
             assert 0 < entry["words_perturbed"] and -1.0 <= entry["similarity"] <= 1.0
+            assert entry["validity"]["flagged"] == bool(entry["validity"]["flags"]) and entry["validity"]["swaps"]
+        else:
+            assert entry["validity"] is None
+    successes = sum(e["result"] == "successful" for e in entries)
+    assert record["counts"]["validity_checked"] == successes
+    metrics = record["metrics"]
+    assert metrics["accuracy_under_attack_validity_filtered"] >= metrics["accuracy_under_attack"]
 
 
 def test_registry_lists_shipped_recipes_with_their_declarations():
@@ -73,7 +80,7 @@ def test_registry_lists_shipped_recipes_with_their_declarations():
 
 def test_unknown_recipe_and_parameter_are_user_errors():
     from attacks.registry import get_recipe
-    from benchmark.errors import UserError
+    from benchmark.core.errors import UserError
 
     with pytest.raises(UserError, match="textfooler"):
         get_recipe("textfoler")
@@ -103,6 +110,23 @@ def test_textfooler_end_to_end_with_the_substitute_embedding(finetuned, tmp_path
     for component in ("WordSwapEmbedding", "WordEmbeddingDistance", "PartOfSpeech", "UniversalSentenceEncoder",
                       "delete"):
         assert component in attack_repr
+    # The substitute's calibrated threshold stands in for TextFooler's 0.5, and the record says so.
+    calibration = roles["word_embedding"]["calibration"]
+    assert f"(min_cos_sim):  {calibration['threshold']}" in attack_repr and calibration["threshold"] > 0.5
+
+
+@pytest.mark.parametrize("recipe", ["textfooler-strict", "pwws-strict"])
+def test_strict_recipes_end_to_end(finetuned, tmp_path, offline_embedding, recipe):
+    from benchmark.resources.calibration import translate
+
+    record = _attack(finetuned, recipe, tmp_path)
+    _check_outcomes(record, _log(tmp_path, record))
+    evaluation = record["evaluation"]
+    assert "LanguageTool" in evaluation["recipe"]["paper"]  # the offline departure is named in the record
+    calibration = {r["role"]: r for r in evaluation["resources"]}["word_embedding"]["calibration"]
+    attack_repr = evaluation["recipe"]["attack_repr"]
+    assert f"(min_cos_sim):  {translate(0.9, calibration)}" in attack_repr
+    assert "(threshold):  0.98" in attack_repr and "(metric):  cosine" in attack_repr
 
 
 def test_textattack_recipe_passes_through(finetuned, tmp_path):
@@ -157,7 +181,7 @@ def test_recipe_from_a_directory(finetuned, tmp_path, monkeypatch, run_cli):
 
 def test_a_broken_recipe_module_is_named(tmp_path):
     from attacks.registry import discover
-    from benchmark.errors import UserError
+    from benchmark.core.errors import UserError
 
     (tmp_path / "half.py").write_text('NAME = "half"\n')
     with pytest.raises(UserError, match="half.py lacks PAPER"):

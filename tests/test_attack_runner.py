@@ -112,9 +112,14 @@ def test_record_metrics_recomputed_from_the_log(uninterrupted, data_root):
         pct = [100 * e["words_perturbed"] / e["words"] for e in won]
         assert metrics["avg_words_perturbed_pct"] == pytest.approx(sum(pct) / len(pct))
         assert metrics["avg_sentence_similarity"] == pytest.approx(sum(e["similarity"] for e in won) / len(won))
-    assert record["counts"] == {"n": 5, "skipped": n - len(correct), "successful": len(won), "failed": len(lost),
-                                "maximized": 0, "budget_exhausted": sum(e["budget_exhausted"] for e in entries),
-                                "truncated": sum(e["truncated"] for e in entries)}
+    outcome_counts = {k: v for k, v in record["counts"].items() if not k.startswith("validity_")}
+    assert outcome_counts == {"n": 5, "skipped": n - len(correct), "successful": len(won), "failed": len(lost),
+                              "maximized": 0, "budget_exhausted": sum(e["budget_exhausted"] for e in entries),
+                              "truncated": sum(e["truncated"] for e in entries)}
+    # Validity: every success checked; flagged successes count as failed attacks in the filtered figure.
+    flagged = sum(e["validity"]["flagged"] for e in won)
+    assert record["counts"]["validity_checked"] == len(won) and record["counts"]["validity_flagged"] == flagged
+    assert metrics["accuracy_under_attack_validity_filtered"] == pytest.approx((len(lost) + flagged) / n)
     # The sample is the seeded one, and the record says which examples it holds.
     loaded = load("snli-test")
     indices = sample_indices(len(loaded), 5, 7)

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from benchmark import data
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 
 def test_real_sets_load_with_label_names(data_root):
@@ -87,7 +87,7 @@ def test_unreachable_hub_is_a_clear_error_that_names_the_offline_fix(tmp_path):
 
     env = {k: v for k, v in os.environ.items() if k != "INFOBENCH_DATA"}
     env.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
-    probe = ("from benchmark import data\nfrom benchmark.errors import UserError\n"
+    probe = ("from benchmark import data\nfrom benchmark.core.errors import UserError\n"
              "try:\n    data.load('anli-r1-test')\nexcept UserError as err:\n    print(err)")
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300,
                           cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

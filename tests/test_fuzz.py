@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from benchmark import data, records
 from benchmark.cli import build_parser
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from models.config import resolve_config
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

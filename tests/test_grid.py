@@ -171,8 +171,8 @@ def two_node_cluster():
 
 def test_two_node_cluster_spreads_shards_and_survives_a_killed_worker(two_node_cluster, tiny_checkpoints,
                                                                        reference, tmp_path):
-    from benchmark.grid import load_grid, run_grid
-    from benchmark.grid_faults import KillWorkerMidShard
+    from benchmark.grid.driver import load_grid, run_grid
+    from grid_faults import KillWorkerMidShard
 
     # A tiny model attacks a 3-example shard in milliseconds when its examples are skipped
     # (misclassified), so a kill can come too late; such a run proves nothing and is redone.

@@ -215,7 +215,7 @@ def test_lock_of_a_killed_process_is_taken_over(tiny_ckpt, evaluated, tmp_path, 
     results = _copy(evaluated, tmp_path / "r")
     rid = "tiny-hostile__evaluate__snli-test__n6-s0"
     log = records.example_log_path(results, rid)
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom benchmark.atomic import exclusive_writer"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom benchmark.core.atomic import exclusive_writer"
                                "\nwith exclusive_writer(sys.argv[1]):\n    print('held', flush=True)\n"
                                "    time.sleep(600)", str(log)], env=ENV, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

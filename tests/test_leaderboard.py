@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import leaderboard
+from benchmark.leaderboard import tables as leaderboard
 from benchmark.cli import main
 from benchmark.data import NLI_LABELS
 from benchmark.records import make_record, record_id, write_record

@@ -45,7 +45,7 @@ def _softmax(logits) -> np.ndarray:
 
 
 def test_same_predictions_as_the_stock_wrapper(minilm, snli_pairs, stock_logits):
-    from benchmark.model_wrapper import attack_model_wrapper
+    from benchmark.attack.model_wrapper import attack_model_wrapper
 
     model, tokenizer = minilm
     expected = stock_logits
@@ -61,7 +61,7 @@ def test_same_predictions_as_the_stock_wrapper(minilm, snli_pairs, stock_logits)
 def test_goal_function_sees_the_stock_probabilities(minilm, snli_pairs, stock_logits):
     from collections import OrderedDict
 
-    from benchmark.model_wrapper import attack_model_wrapper
+    from benchmark.attack.model_wrapper import attack_model_wrapper
     from benchmark.resources import import_textattack
 
     textattack = import_textattack()
@@ -76,7 +76,7 @@ def test_goal_function_sees_the_stock_probabilities(minilm, snli_pairs, stock_lo
 
 
 def test_cache_returns_what_a_fresh_query_returns(minilm, snli_pairs):
-    from benchmark.model_wrapper import attack_model_wrapper
+    from benchmark.attack.model_wrapper import attack_model_wrapper
 
     model, tokenizer = minilm
     cached = attack_model_wrapper(model, tokenizer, batch_size=4)
@@ -92,7 +92,7 @@ def test_cache_returns_what_a_fresh_query_returns(minilm, snli_pairs):
 
 
 def test_cache_is_bounded_and_single_texts_work(minilm, snli_pairs):
-    from benchmark.model_wrapper import attack_model_wrapper
+    from benchmark.attack.model_wrapper import attack_model_wrapper
 
     model, tokenizer = minilm
     wrapper = attack_model_wrapper(model, tokenizer, cache_size=3)

@@ -9,8 +9,8 @@ import pytest
 from conftest import loss_before_and_after_steps
 import torch
 
-from benchmark.errors import UserError
-from benchmark.squad_metrics import aggregate, exact_match, f1, normalize_answer, score
+from benchmark.core.errors import UserError
+from benchmark.metrics.squad import aggregate, exact_match, f1, normalize_answer, score
 from models.config import resolve_config
 
 ENV_DATA = "INFOBENCH_DATA"
@@ -56,8 +56,8 @@ def test_worst_case_over_original_and_variants_per_metric():
 
 def test_sampling_draws_whole_groups_of_the_real_addsent_set(data_root):
     from benchmark import data
-    from benchmark.qa_evaluate import sample_groups
-    from benchmark.squad_metrics import original_id
+    from benchmark.evaluation.qa import sample_groups
+    from benchmark.metrics.squad import original_id
 
     addsent = data.load("adv-squad-addsent")
     assert len(addsent) == 3560 and addsent.skipped == {}
@@ -81,7 +81,7 @@ def _minilm_tokenizer():
 
 
 def test_windows_and_offsets_recover_every_gold_answer_of_two_dev_articles(data_root):
-    from benchmark.squad_format import read_squad_file
+    from benchmark.data.squad_format import read_squad_file
     from models.qa_features import answer_tokens, make_windows, train_features
 
     examples = read_squad_file(data_root / "squad/dev-v1.1.json", Counter())
@@ -199,8 +199,8 @@ def test_training_loop_writes_a_qa_checkpoint_with_span_metrics(tiny_qa_checkpoi
 
 
 def test_adversarial_evaluation_record_and_resume(tiny_qa_checkpoint, tmp_path):
-    from benchmark.atomic import read_jsonl_log
-    from benchmark.evaluate import evaluate
+    from benchmark.core.atomic import read_jsonl_log
+    from benchmark.evaluation.evaluate import evaluate
     from benchmark.records import example_log_path, strip_volatile
 
     ckpt, _ = tiny_qa_checkpoint
@@ -281,7 +281,7 @@ def test_answers_with_wrong_offsets_are_dropped_and_counted(tmp_path, monkeypatc
 
 
 def test_hub_rows_are_validated_like_files():
-    from benchmark.squad_format import squad_example
+    from benchmark.data.squad_format import squad_example
 
     row = {"id": "a", "title": "T", "context": "Paris is big.", "question": "What?",
            "answers": {"text": ["Paris", "big"], "answer_start": [0, 1]}}
@@ -317,7 +317,7 @@ def test_task_mismatch_is_a_clear_error_in_both_directions(tiny_backbone, tmp_pa
 
 
 def test_card_claiming_qa_over_classifier_weights_is_refused(tiny_backbone, tmp_path, data_root):
-    from benchmark.evaluate import evaluate
+    from benchmark.evaluation.evaluate import evaluate
 
     (tmp_path / "nli").mkdir()
     relabelled = _saved(tiny_backbone, tmp_path / "nli", "nli", "qa")

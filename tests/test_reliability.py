@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmark import records
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from kill_helpers import kill_at_progress_points, random_kill_points
 from models.checkpoint import load_checkpoint, save_checkpoint
 
@@ -159,7 +159,7 @@ def test_rerunning_a_finished_evaluation_keeps_its_records_byte_for_byte(tiny_ch
 
 
 def test_a_log_written_for_other_weights_is_refused_not_reused(tiny_checkpoint, tmp_path, data_root):
-    from benchmark.evaluate import evaluate
+    from benchmark.evaluation.evaluate import evaluate
 
     evaluate(tiny_checkpoint, "anli-r1-test", n=20, seed=0, results_dir=tmp_path, quiet=True)
     log = next((tmp_path / "records").glob("*.examples.jsonl"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,7 +46,7 @@ def test_missing_nltk_data_is_a_user_error_naming_nltk_data(tmp_path):
     empty.mkdir()
     code = (
         "import sys\n"
-        "from benchmark.errors import UserError\n"
+        "from benchmark.core.errors import UserError\n"
         "from benchmark.resources import import_textattack, missing_nltk\n"
         "if not missing_nltk():\n"
         "    print('SKIP: NLTK data is installed system-wide')\n"
@@ -71,7 +71,7 @@ def _cos(matrix, a, b):
 
 
 def test_counter_fitting_pulls_synonyms_together_and_pushes_antonyms_apart():
-    from benchmark.counterfit import CounterfitConfig, counter_fit, unit_rows
+    from benchmark.resources.counterfit import CounterfitConfig, counter_fit, unit_rows
 
     # good/bad start almost parallel (as in GloVe), good/great far apart; table/chair are
     # close neighbours under no constraint, which the preservation term must keep close.
@@ -120,7 +120,8 @@ def test_built_layout_loads_back_with_the_neighbours_that_were_built(small_subst
             "wordlist.json", "infobench_substitute.json", "quality_report.json"} <= files
     embedding, info = word_embedding(small_substitute)
     assert info.kind == "substitute" and info.as_record()["substitute"] is True
-    assert info.identity.startswith("sha256:")
+    assert info.identity.startswith("sha256:") and "calibrated:cos0.5->" in info.identity
+    assert info.as_record()["calibration"]["threshold"] == info.calibration["threshold"] > 0.5
     assert word_embedding(small_substitute)[0] is embedding  # loaded once per process
 
     vectors = np.load(small_substitute / "paragram.npy")
@@ -140,7 +141,8 @@ def test_built_layout_loads_back_with_the_neighbours_that_were_built(small_subst
     from benchmark.cli import main
 
     assert main(["resources", "show", "--path", str(small_substitute)]) == 0
-    assert "precision@10, held-out words" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "precision@10, held-out words" in shown and "word-cosine calibration: real 0.5 ->" in shown
 
 
 def test_word_list_reader_refuses_pickled_code(tmp_path):

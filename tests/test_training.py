@@ -91,7 +91,21 @@ def test_killed_three_times_at_random_steps_resumes_to_the_unbroken_result(tiny_
     resumed_card = json.loads((killed / "card.json").read_text())
     assert resumed_card["weights_sha256"] == straight_card["weights_sha256"]
     assert resumed_card["dev_metrics"] == straight_card["dev_metrics"]
+    _assert_same_training_curve(straight, killed, steps=12)
     assert (killed / "critic.safetensors").is_file() and not (killed / "train_state").exists()
+
+
+def _assert_same_training_curve(straight: Path, resumed: Path, steps: int) -> None:
+    """The per-step log of a killed-and-resumed run equals the unbroken run's, step for step."""
+    from models.train_log import LOG_FILE
+
+    straight_log = (straight / LOG_FILE).read_text()
+    rows = [json.loads(line) for line in straight_log.splitlines()]
+    assert [row["step"] for row in rows] == list(range(1, steps + 1))
+    assert all(row["ib"] > 0 and row["af_lower_bound"] != 0 for row in rows)
+    assert (resumed / LOG_FILE).read_text() == straight_log
+    card = json.loads((resumed / "card.json").read_text())
+    assert card["training_curve"] and card["training_curve"][-1]["step"] == steps
 
 
 @pytest.mark.parametrize("argv,message", [

@@ -40,7 +40,7 @@ def run(args) -> int:
 
     from tabulate import tabulate
 
-    from benchmark.attack_runner import AttackSpec, merge_attack_logs, parse_shard, run_attack_shard
+    from benchmark.attack.runner import AttackSpec, merge_attack_logs, parse_shard, run_attack_shard
 
     if args.threads:
         import torch
@@ -53,7 +53,7 @@ def run(args) -> int:
                       recipes_dirs=tuple(args.recipes_dir), batch_size=args.batch_size, precision=args.precision,
                       device=args.device)
     if args.merge is not None:
-        from benchmark.errors import UserError
+        from benchmark.core.errors import UserError
 
         if args.shard is not None:
             raise UserError("--merge combines all shards; leave out --shard")
@@ -69,7 +69,7 @@ def run(args) -> int:
 def _params(pairs: list[str]) -> dict:
     import json
 
-    from benchmark.errors import UserError
+    from benchmark.core.errors import UserError
 
     params = {}
     for pair in pairs:

@@ -25,7 +25,7 @@ def register(subparsers) -> None:
 
 def _sample_sizes(sizes: list[int] | None, datasets: list[str]) -> list[int | None]:
     """-n given once applies to every --dataset; given several times, one per --dataset, in order."""
-    from benchmark.errors import UserError
+    from benchmark.core.errors import UserError
 
     if not sizes:
         return [None] * len(datasets)
@@ -42,7 +42,7 @@ def run(args) -> int:
 
     from tabulate import tabulate
 
-    from benchmark.evaluate import evaluate
+    from benchmark.evaluation.evaluate import evaluate
 
     rows = []
     for dataset, n in zip(args.dataset, _sample_sizes(args.n, args.dataset)):

@@ -27,8 +27,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     import os
 
-    from benchmark.errors import UserError
-    from benchmark.grid import load_grid, plan_table, run_grid, summary_table
+    from benchmark.core.errors import UserError
+    from benchmark.grid.driver import load_grid, plan_table, run_grid, summary_table
 
     if args.workers is not None and args.workers < 1:
         raise UserError(f"--workers must be at least 1, got {args.workers}")

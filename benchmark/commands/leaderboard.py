@@ -37,8 +37,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from benchmark import leaderboard, leaderboard_render as render
-    from benchmark.errors import UserError
+    from benchmark.leaderboard import render, tables as leaderboard
+    from benchmark.core.errors import UserError
 
     found = leaderboard.load_results(args.results)
     if found.invalid:
@@ -76,7 +76,7 @@ OUTPUT_FILES = ("leaderboard.md", "leaderboard.csv", "leaderboard_reported.csv",
 
 
 def _write_all(args, chosen, measured, reported, filtered, render) -> None:
-    from benchmark.atomic import exclusive_writer, remove_stale_temps
+    from benchmark.core.atomic import exclusive_writer, remove_stale_temps
 
     out = args.out or args.results
     with exclusive_writer(out / "leaderboard.md"):  # one leaderboard writer per output folder
@@ -89,11 +89,11 @@ def _write_all(args, chosen, measured, reported, filtered, render) -> None:
 
 
 def _write_files(args, out, chosen, measured, reported, filtered, render) -> None:
-    from benchmark.atomic import atomic_write_text
+    from benchmark.core.atomic import atomic_write_text
 
     plots = {}
     if not args.no_plots:
-        from benchmark.leaderboard_plots import write_plots
+        from benchmark.leaderboard.plots import write_plots
 
         drawn = write_plots(chosen.records, out / "plots")
         plots = {title: render.relative_link(path, out) for title, path in drawn.items()}

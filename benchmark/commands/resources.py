@@ -29,9 +29,9 @@ def register(subparsers) -> None:
 def run_build(args) -> int:
     from pathlib import Path
 
-    from benchmark.counterfit import NEIGHBOURS_FILE, CounterfitConfig, build_substitute
+    from benchmark.resources.counterfit import NEIGHBOURS_FILE, CounterfitConfig, build_substitute
     from benchmark.data import DATA_ENV, data_root
-    from benchmark.errors import UserError
+    from benchmark.core.errors import UserError
     from benchmark.resources import SUBSTITUTE_METADATA, substitute_embedding_dir
 
     output = Path(args.output) if args.output else substitute_embedding_dir()
@@ -87,4 +87,17 @@ def format_report(report: dict) -> str:
     return (f"{table}\n\n{report['vocab_size']} words, {report['dim']}-d; {constraints['attract_pairs']} attract "
             f"pairs, {constraints['repel_pairs']} repel pairs; built in {report['build_seconds']} s "
             f"(seed {report['config']['seed']}, {report['config']['epochs']} epochs)\n"
-            "gold neighbours: $INFOBENCH_DATA/embeddings/counterfitted_neighbors.json\n")
+            "gold neighbours: $INFOBENCH_DATA/embeddings/counterfitted_neighbors.json\n"
+            + format_calibration(report.get("calibration")))
+
+
+def format_calibration(calibration: dict | None) -> str:
+    """The word-cosine calibration line (builds from before calibrations were stored have none)."""
+    if not calibration or calibration.get("threshold") is None:
+        return "word-cosine calibration: none stored (calibrated when the embedding is loaded)\n"
+    agreement, raw = calibration["agreement"], calibration["uncalibrated"]
+    return (f"word-cosine calibration: real {calibration['reference_threshold']} -> {calibration['threshold']} here "
+            f"(size-matching {calibration['size_matching_threshold']}); against the reference lists over "
+            f"{calibration['words']} words: P {agreement['precision']} R {agreement['recall']} F1 {agreement['f1']}, "
+            f"{agreement['mean_admitted']} words admitted vs {calibration['reference_mean_size']} listed "
+            f"(at {raw['threshold']} uncalibrated: F1 {raw['f1']}, {raw['mean_admitted']} admitted)\n")

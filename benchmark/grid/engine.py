@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 log = logging.getLogger(__name__)
 MODELS_PER_WORKER = 2  # loaded checkpoints a worker keeps (MiniLM: ~90 MB each)
@@ -83,7 +83,7 @@ class CellWorker:
         return {"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(), "host": socket.gethostname()}
 
     def run(self, payload: dict) -> dict:
-        from benchmark.grid_tasks import run_payload
+        from benchmark.grid.tasks import run_payload
 
         started = time.perf_counter()
         result = run_payload(payload, self._load)

@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 OFFSET_MISMATCH = "answer offset mismatch"
 EMPTY_ANSWER = "empty answer text"

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 # OS errors a user can fix (free space, permissions, a read-only mount), not bugs of ours.
 USER_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",

@@ -10,8 +10,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from benchmark.atomic import atomic_write_bytes
-from benchmark.leaderboard import ANLI_HEADERS, METHOD_ORDER, order_rank
+from benchmark.core.atomic import atomic_write_bytes
+from benchmark.leaderboard.tables import ANLI_HEADERS, METHOD_ORDER, order_rank
 
 PLOT_FILES = {"clean vs. robust accuracy": "clean_vs_robust.png", "accuracy by ANLI round": "anli_rounds.png"}
 _MARKERS = "os^DvP*X<>"

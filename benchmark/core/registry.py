@@ -6,7 +6,7 @@ import difflib
 import importlib
 from typing import Generic, Iterator, TypeVar
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 T = TypeVar("T")
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmark import records
-from benchmark.atomic import atomic_write_text
-from benchmark.errors import UserError
-from benchmark.grid_spec import Cell, GridSpec, load_spec
+from benchmark.core.atomic import atomic_write_text
+from benchmark.core.errors import UserError
+from benchmark.grid.spec import Cell, GridSpec, load_spec
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def plan_grid(grid: GridSpec) -> list[CellPlan]:
 
 def attack_spec(grid: GridSpec, cell: Cell, shard=None):
     """The AttackSpec `infobench attack` builds from the same arguments."""
-    from benchmark.attack_runner import AttackSpec
+    from benchmark.attack.runner import AttackSpec
 
     execution = grid.execution
     return AttackSpec(checkpoint=Path(cell.checkpoint), recipe=cell.recipe, dataset=cell.dataset, n=cell.n,
@@ -91,7 +91,7 @@ def attack_spec(grid: GridSpec, cell: Cell, shard=None):
 
 def _plan_attack(grid: GridSpec, cell: Cell, dataset) -> CellPlan:
     from attacks.registry import get_recipe
-    from benchmark.attack_runner import attack_record_id
+    from benchmark.attack.runner import attack_record_id
     from benchmark.data import sample_indices
 
     card = grid.cards[cell.checkpoint]
@@ -170,7 +170,7 @@ def _check_duplicates(plans: list[CellPlan], where) -> None:
 def run_grid(grid: GridSpec, plans: list[CellPlan], address: str | None = None, workers: int | None = None,
              quiet: bool = False, on_event=None) -> GridRun:
     """Run every cell not done yet on Ray; returns what ran where (the plans are updated in place)."""
-    from benchmark.grid_ray import RayEngine
+    from benchmark.grid.engine import RayEngine
 
     started = time.perf_counter()
     run = GridRun(plans=plans)
@@ -196,7 +196,7 @@ def run_grid(grid: GridSpec, plans: list[CellPlan], address: str | None = None, 
 
 
 def _tasks(grid: GridSpec, todo: list[CellPlan]):
-    from benchmark.grid_ray import Task
+    from benchmark.grid.engine import Task
 
     tasks, owners = [], {}
     for plan in sorted(todo, key=lambda p: p.cell.checkpoint):  # a worker's next task tends to reuse its model
@@ -249,7 +249,7 @@ def _adopt(path: Path, text: str) -> None:
 
     A per-example log is written under its run's lock, the rule every writer of a log follows.
     """
-    from benchmark.atomic import exclusive_writer
+    from benchmark.core.atomic import exclusive_writer
 
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return
@@ -260,7 +260,7 @@ def _adopt(path: Path, text: str) -> None:
 
 def _merge(grid: GridSpec, plan: CellPlan) -> None:
     """The unsharded log and record from the shard logs; then the shard files go, as after one process."""
-    from benchmark.attack_runner import merge_attack_logs
+    from benchmark.attack.runner import merge_attack_logs
 
     merge_attack_logs(attack_spec(grid, plan.cell), plan.shards[0].count)
     for shard in plan.shards:

@@ -14,8 +14,8 @@ import math
 import os
 from pathlib import Path
 
-from benchmark.atomic import atomic_write_text
-from benchmark.leaderboard import IDENTITY_COLUMNS, Column, Table
+from benchmark.core.atomic import atomic_write_text
+from benchmark.leaderboard.tables import IDENTITY_COLUMNS, Column, Table
 
 log = logging.getLogger(__name__)
 

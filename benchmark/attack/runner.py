@@ -24,8 +24,8 @@ from pathlib import Path
 
 from benchmark import data as data_registry
 from benchmark import records
-from benchmark.atomic import append_jsonl, atomic_write_text, exclusive_writer, read_jsonl_log
-from benchmark.errors import UserError
+from benchmark.core.atomic import append_jsonl, atomic_write_text, exclusive_writer, read_jsonl_log
+from benchmark.core.errors import UserError
 
 log = logging.getLogger(__name__)
 HEADER_KEY = "header"
@@ -219,7 +219,7 @@ def _read_log(plan: dict) -> dict:
 
 def _attack_missing(spec, plan, header, done: dict, todo: list[int], quiet: bool, loaded=None) -> dict:
     from attacks.registry import RecipeResources
-    from benchmark.model_wrapper import attack_model_wrapper
+    from benchmark.attack.model_wrapper import attack_model_wrapper
     from models.checkpoint import load_checkpoint
 
     model, tokenizer, card = loaded or load_checkpoint(spec.checkpoint)
@@ -264,7 +264,8 @@ def attack_one(context: dict, index: int) -> dict:
     """Attack one sampled example; its outcome depends only on (seed, index) and the example."""
     from collections import OrderedDict
 
-    from benchmark.attack_scoring import columns, cosine_similarity, example_entry
+    from benchmark.metrics.attack import columns, cosine_similarity, example_entry
+    from benchmark.metrics.validity import example_flags
 
     plan, attack = context["plan"], context["attack"]
     example = plan["loaded"].examples[index]
@@ -274,13 +275,15 @@ def attack_one(context: dict, index: int) -> dict:
     label = context["label_names"].index(example["label"])  # mapped by name, never by position
     result = attack.attack(OrderedDict(premise=example["premise"], hypothesis=example["hypothesis"]), label)
     seconds = time.perf_counter() - started
-    similarity = None
-    if type(result).__name__ == "SuccessfulAttackResult" and context["encoder"] is not None:
+    similarity = validity = None
+    if type(result).__name__ == "SuccessfulAttackResult":
         perturbed = columns(result.perturbed_result.attacked_text)["hypothesis"]
-        similarity = cosine_similarity(context["encoder"], example["hypothesis"], perturbed)
+        if context["encoder"] is not None:
+            similarity = cosine_similarity(context["encoder"], example["hypothesis"], perturbed)
+        validity = example_flags(example["hypothesis"], perturbed, similarity)
     truncated = len(context["tokenizer"](example["premise"], example["hypothesis"])["input_ids"]) > plan["max_length"]
     return example_entry(index, example, context["label_names"], result, attack.goal_function,
-                         plan["params"].get("query_budget"), similarity, truncated, seconds)
+                         plan["params"].get("query_budget"), similarity, truncated, seconds, validity)
 
 
 def _show_success_rate(bar, done: dict) -> None:
@@ -384,7 +387,7 @@ def _check_shard_headers(headers: list[dict]) -> dict:
 
 
 def _record(card: dict, checkpoint: Path, header: dict, entries: list[dict], shard) -> dict:
-    from benchmark.attack_scoring import counts_from_log, metrics_from_log
+    from benchmark.metrics.attack import counts_from_log, metrics_from_log
 
     evaluation = {
         "dataset": header["dataset"], "source": header["source"], "n_available": header["n_available"],

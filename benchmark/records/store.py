@@ -8,15 +8,13 @@ written atomically; the per-example JSONL log beside a record is append-only.
 
 from __future__ import annotations
 
-import datetime
 import json
-import platform
 import re
-import subprocess
 from pathlib import Path
 
-from benchmark.atomic import append_jsonl, atomic_write_json, read_jsonl_log
-from benchmark.errors import UserError
+from benchmark.core.atomic import append_jsonl, atomic_write_json, read_jsonl_log
+from benchmark.core.errors import UserError
+from benchmark.core.provenance import git_commit, now_iso, package_versions
 
 SCHEMA_VERSION = 1
 RECORD_KINDS = ("evaluate", "attack")
@@ -59,32 +57,6 @@ def checkpoint_identity(card: dict, path: str | Path) -> dict:
     keys = ("model_id", "backbone", "task", "method", "seed", "weights_sha256", "label_names",
             "hyperparameters", "training_data")
     return {"path": str(path), **{k: card.get(k) for k in keys}}
-
-
-def package_versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    names = ("infobench", "torch", "transformers", "datasets", "textattack", "accelerate", "numpy")
-    out = {"python": platform.python_version()}
-    for name in names:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def git_commit() -> str | None:
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                              cwd=Path(__file__).resolve().parent)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() or None
-
-
-def now_iso() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def make_record(*, rid: str, kind: str, checkpoint: dict, evaluation: dict, metrics: dict, counts: dict,

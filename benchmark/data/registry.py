@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from benchmark.errors import UserError
-from benchmark.registry import Registry
+from benchmark.core.errors import UserError
+from benchmark.core.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def _load_local(spec: DatasetSpec, path: Path) -> LoadedDataset:
         raise UserError(f"{spec.name}: file not found: {path} (is {DATA_ENV} right?)")
     skipped: Counter = Counter()
     if spec.local_format == "squad":
-        from benchmark.squad_format import read_squad_file
+        from benchmark.data.squad_format import read_squad_file
         examples = read_squad_file(path, skipped)
     else:
         rows = _jsonl_rows(path) if spec.local_format == "jsonl" else _tsv_rows(path)
@@ -184,7 +184,7 @@ def _load_hub(spec: DatasetSpec) -> LoadedDataset:
                         "laid out as docs/resources.md describes.") from None
     skipped: Counter = Counter()
     if spec.task == "qa":
-        from benchmark.squad_format import squad_example
+        from benchmark.data.squad_format import squad_example
         examples = [squad_example(row, f"{spec.hub_id} row {i}", skipped) for i, row in enumerate(hub)]
         examples = [e for e in examples if e is not None]
     else:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from benchmark import data as data_registry
 from benchmark import records
-from benchmark.atomic import append_jsonl, exclusive_writer
-from benchmark.errors import UserError
+from benchmark.core.atomic import append_jsonl, exclusive_writer
+from benchmark.core.errors import UserError
 
 log = logging.getLogger(__name__)
 CHUNK = 256  # examples scored between two log appends
@@ -54,7 +54,7 @@ def evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch
     loaded = data_registry.load(name)
     _check_task(card, loaded)
     if loaded.task == "qa":
-        from benchmark.qa_evaluate import evaluate_qa
+        from benchmark.evaluation.qa import evaluate_qa
         return evaluate_qa(model, tokenizer, card, ckpt, loaded, n, seed, results_dir, batch_size, quiet)
     indices = data_registry.sample_indices(len(loaded), n, seed)
     suffix = f"n{len(indices)}-s{seed}" if len(indices) < len(loaded) else ""

@@ -30,7 +30,7 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 TOP_KEYS = ("checkpoints", "checkpoints_dir", "results", "recipes_dirs", "execution", "evaluate", "attack")
 EVALUATE_KEYS = ("dataset", "n", "seed")

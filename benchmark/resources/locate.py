@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,15 @@ class ResourceInfo:
     detail: str
     how_to_get: str
     identity: str = ""  # what tells two copies apart: a version or a content hash
+    # The substitute embedding's cosine-threshold calibration (benchmark.resources.calibration).
+    calibration: dict | None = None
 
     def as_record(self) -> dict:
-        return {"name": self.name, "kind": self.kind, "substitute": self.kind == "substitute",
-                "location": self.location, "detail": self.detail, "identity": self.identity}
+        record = {"name": self.name, "kind": self.kind, "substitute": self.kind == "substitute",
+                  "location": self.location, "detail": self.detail, "identity": self.identity}
+        if self.calibration is not None:
+            record["calibration"] = self.calibration
+        return record
 
 
 # ---------------------------------------------------------------- locations
@@ -131,7 +136,7 @@ def import_textattack():
     require_nltk_data()
     marker = textattack_cache_dir() / TEXTATTACK_MARKER
     if not marker.exists():
-        from benchmark.atomic import atomic_write_text
+        from benchmark.core.atomic import atomic_write_text
 
         try:
             atomic_write_text(marker, "written by infobench after checking NLTK data; textattack only tests existence\n")
@@ -188,9 +193,13 @@ def _folder_info(folder: Path) -> ResourceInfo:
         return ResourceInfo("paragramcf", "real", str(folder),
                             "TextAttack's counter-fitted Paragram-SL999 vectors (Mrksic et al. 2016)",
                             EMBEDDING_HOW_TO_GET, identity="textattack-s3:word_embeddings/paragramcf")
+    from benchmark.resources.calibration import identity_suffix
+
     metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    calibration = metadata.get("calibration")
+    identity = f"sha256:{metadata.get('embedding_sha256', '?')}" + (identity_suffix(calibration) if calibration else "")
     return ResourceInfo("paragramcf", "substitute", str(folder), metadata.get("description", ""),
-                        EMBEDDING_HOW_TO_GET, identity=f"sha256:{metadata.get('embedding_sha256', '?')}")
+                        EMBEDDING_HOW_TO_GET, identity=identity, calibration=calibration)
 
 
 def embedding_status(path: str | Path | None = None) -> ResourceInfo:
@@ -217,8 +226,38 @@ def word_embedding(path: str | Path | None = None):
         embedding = textattack.shared.WordEmbedding(matrix, word2index, index2word, nn_matrix)
         if info.kind == "real":  # components built with TextAttack's defaults then share it
             textattack.shared.utils.GLOBAL_OBJECTS["textattack_counterfitted_GLOVE_embedding"] = embedding
+        elif info.calibration is None:  # built before calibrations were stored: calibrate now
+            _calibrate_loaded(info, matrix, word2index, nn_matrix)
         _EMBEDDINGS[info.location] = (embedding, info)
     return _EMBEDDINGS[info.location]
+
+
+def _calibrate_loaded(info: ResourceInfo, matrix, word2index, nn_matrix) -> None:
+    """Calibrate a substitute against the reference neighbour lists (a few seconds), when they are there."""
+    from benchmark.counterfit import NEIGHBOURS_FILE
+    from benchmark.data import data_root
+    from benchmark.resources.calibration import calibrate, identity_suffix
+
+    root = data_root()
+    reference = root / NEIGHBOURS_FILE if root else None
+    if reference is None or not reference.is_file():
+        log.warning("no %s: the substitute embedding's cosine thresholds stay uncalibrated", NEIGHBOURS_FILE)
+        info.identity += identity_suffix(None)
+        return
+    info.calibration = calibrate(matrix, word2index, nn_matrix, json.loads(reference.read_text(encoding="utf-8")))
+    info.identity += identity_suffix(info.calibration)
+
+
+def word_cosine_threshold(embedding, real_cos: float) -> float:
+    """A word-embedding cosine threshold set for the real counter-fitted space (TextFooler's 0.5,
+    Morris et al.'s 0.9), in the terms of `embedding`: unchanged for the real one, translated
+    through the substitute's calibration otherwise (see benchmark/resources/calibration.py)."""
+    from benchmark.resources.calibration import translate
+
+    for loaded, info in _EMBEDDINGS.values():
+        if loaded is embedding:
+            return real_cos if info.kind == "real" else translate(real_cos, info.calibration)
+    return real_cos  # an embedding infobench did not locate: its own scale, as given
 
 
 def read_embedding_folder(folder: Path):

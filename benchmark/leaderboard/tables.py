@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 from benchmark.records import load_record
 
 log = logging.getLogger(__name__)

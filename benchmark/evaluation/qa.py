@@ -20,9 +20,9 @@ from pathlib import Path
 
 from benchmark import data as data_registry
 from benchmark import records
-from benchmark.atomic import append_jsonl, exclusive_writer
-from benchmark.errors import UserError
-from benchmark.squad_metrics import aggregate, original_id, score
+from benchmark.core.atomic import append_jsonl, exclusive_writer
+from benchmark.core.errors import UserError
+from benchmark.metrics.squad import aggregate, original_id, score
 
 log = logging.getLogger(__name__)
 CHUNK = 64  # questions predicted between two log appends

@@ -22,7 +22,7 @@ def run_payload(payload: dict, load) -> dict:
 
 
 def _run_attack(payload: dict, loaded) -> dict:
-    from benchmark.attack_runner import run_attack_shard
+    from benchmark.attack.runner import run_attack_shard
 
     spec = payload["spec"]
     record = run_attack_shard(spec, quiet=True, loaded=loaded)
@@ -32,7 +32,8 @@ def _run_attack(payload: dict, loaded) -> dict:
 
 def _run_evaluate(payload: dict, loaded) -> dict:
     """`infobench evaluate CKPT --dataset D -n N --seed S` for one dataset or group, on a loaded model."""
-    from benchmark import data, evaluate
+    from benchmark import data
+    from benchmark.evaluation import evaluate
 
     model, tokenizer, card = loaded
     ckpt, results = Path(payload["checkpoint"]), Path(payload["results_dir"])

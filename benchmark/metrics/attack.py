@@ -10,7 +10,10 @@ Metric definitions follow TextAttack's attack summary so numbers are comparable:
 - avg_queries: over attacked (not skipped) examples, the query count when the final result
   was found (TextAttack's `num_queries`); the log also keeps every query made (`queries_total`);
 - avg_sentence_similarity: over successful attacks, cosine similarity of the original and the
-  perturbed hypothesis under the sentence encoder named in the record.
+  perturbed hypothesis under the sentence encoder named in the record;
+- accuracy_under_attack_validity_filtered (and attack_success_rate_validity_filtered): the same
+  with every success that an offline validity flag marks counted as a failed attack
+  (benchmark/metrics/validity.py); beside the raw figures, never in their place.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ RESULT_TYPES = {"SuccessfulAttackResult": "successful", "FailedAttackResult": "f
 
 
 def example_entry(index: int, example: dict, label_names, result, goal_function, query_budget,
-                  similarity, truncated: bool, seconds: float) -> dict:
-    """The per-example log line: texts, outcome, queries, words perturbed, similarity, time."""
+                  similarity, truncated: bool, seconds: float, validity: dict | None = None) -> dict:
+    """The per-example log line: texts, outcome, queries, words perturbed, similarity, validity, time."""
     kind = RESULT_TYPES[type(result).__name__]
     original = result.original_result.attacked_text
     perturbed = result.perturbed_result.attacked_text
@@ -45,6 +48,8 @@ def example_entry(index: int, example: dict, label_names, result, goal_function,
         "words": words, "words_perturbed": changed,
         "words_perturbed_pct": 100.0 * changed / words if kind == "successful" and words else None,
         "similarity": similarity, "truncated": bool(truncated), "seconds": round(seconds, 3),
+        # Offline validity flags of a successful attack (None otherwise).
+        "validity": validity,
     }
 
 
@@ -55,7 +60,10 @@ def columns(attacked_text) -> dict:
 
 
 def counts_from_log(entries: list[dict]) -> dict:
+    from benchmark.metrics.validity import validity_counts
+
     kinds = [e["result"] for e in entries]
+    validity = validity_counts(entries) if _has_validity(entries) else {}
     return {
         "n": len(entries),
         "skipped": kinds.count("skipped"),  # misclassified before any perturbation
@@ -64,11 +72,19 @@ def counts_from_log(entries: list[dict]) -> dict:
         "maximized": kinds.count("maximized"),
         "budget_exhausted": sum(bool(e["budget_exhausted"]) for e in entries),
         "truncated": sum(bool(e["truncated"]) for e in entries),
+        **validity,
     }
+
+
+def _has_validity(entries: list[dict]) -> bool:
+    """Logs written before the validity check existed have no "validity" field: no validity figures."""
+    return any("validity" in e for e in entries)
 
 
 def metrics_from_log(entries: list[dict]) -> dict:
     """The record's metrics, computed from log entries only (so a resumed run scores the same)."""
+    from benchmark.metrics.validity import validity_metrics
+
     counts = counts_from_log(entries)
     n = counts["n"]
     attacked = [e for e in entries if e["result"] != "skipped"]
@@ -83,6 +99,7 @@ def metrics_from_log(entries: list[dict]) -> dict:
         "avg_queries": _mean([e["queries"] for e in attacked]),
         "avg_sentence_similarity": _mean(similarities),
         "seconds_per_example": _mean([e["seconds"] for e in entries]),
+        **(validity_metrics(entries) if _has_validity(entries) else {}),
     }
 
 
