@@ -47,7 +47,7 @@ def exclusive_writer(path: str | Path, wait_s: float = LOCK_WAIT_S):
     path = Path(path)
     with user_io_errors(path.parent, "creating"):
         path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(path.parent / f".{path.name}.lock", timeout=wait_s)
+    lock = FileLock(lock_file(path), timeout=wait_s)
     try:
         lock.acquire()
     except Timeout:
@@ -58,6 +58,12 @@ def exclusive_writer(path: str | Path, wait_s: float = LOCK_WAIT_S):
         yield
     finally:
         lock.release()
+
+
+def lock_file(path: str | Path) -> Path:
+    """The hidden lock file `exclusive_writer` uses for `path`."""
+    path = Path(path)
+    return path.parent / f".{path.name}.lock"
 
 
 def remove_stale_temps(folder: str | Path, names: list[str]) -> list[Path]:

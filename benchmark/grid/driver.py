@@ -261,11 +261,13 @@ def _adopt(path: Path, text: str) -> None:
 def _merge(grid: GridSpec, plan: CellPlan) -> None:
     """The unsharded log and record from the shard logs; then the shard files go, as after one process."""
     from benchmark.attack.runner import merge_attack_logs
+    from benchmark.core.atomic import lock_file
 
     merge_attack_logs(attack_spec(grid, plan.cell), plan.shards[0].count)
     for shard in plan.shards:
         records.record_path(grid.results_dir, shard.record_id).unlink(missing_ok=True)
         records.example_log_path(grid.results_dir, shard.record_id).unlink(missing_ok=True)
+        lock_file(records.example_log_path(grid.results_dir, shard.record_id)).unlink(missing_ok=True)
     plan.status = "ran"
 
 
