@@ -115,14 +115,16 @@ def build_defaults(build: Callable, source: str) -> dict:
     return defaults
 
 
-def discover(recipes_dirs: list[str | Path] = ()) -> Registry[Recipe]:
+def discover(recipes_dirs: list[str | Path] = (), only: str | None = None) -> Registry[Recipe]:
     """Every recipe: built-in modules, extra directories, then entry points.
 
+    Files in recipe directories are code that runs when imported. With `only`, a directory file
+    is imported only when its source declares that NAME (or ALIASES entry) as a literal.
     Built once per process for each set of directories (INFOBENCH_RECIPES_PATH's included);
     a recipe file added or edited afterwards is seen after `refresh_recipes()`.
     """
     directories = tuple([*_env_dirs(), *map(Path, recipes_dirs)])
-    return _build_registry(directories)
+    return _build_registry(directories, only)
 
 
 def refresh_recipes() -> None:
@@ -132,12 +134,12 @@ def refresh_recipes() -> None:
 
 
 @functools.lru_cache(maxsize=None)
-def _build_registry(directories: tuple[Path, ...]) -> Registry[Recipe]:
+def _build_registry(directories: tuple[Path, ...], only: str | None = None) -> Registry[Recipe]:
     registry: Registry[Recipe] = Registry("recipe")
     for recipe in _builtin_recipes():
         _add(registry, recipe)
     for directory in directories:
-        for recipe in _directory_recipes(directory):
+        for recipe in _directory_recipes(directory, only):
             _add(registry, recipe)
     for recipe in _entry_point_recipes():
         _add(registry, recipe)
@@ -148,11 +150,14 @@ def get_recipe(name: str, recipes_dirs: list[str | Path] = ()) -> Recipe:
     """A recipe by name; "textattack:NAME" passes any TextAttack recipe through."""
     if name.startswith(TEXTATTACK_PREFIX):
         return textattack_recipe(name[len(TEXTATTACK_PREFIX):])
-    registry = discover(recipes_dirs)
+    registry = discover(recipes_dirs, only=name)
     try:
         return registry.get(name)
     except UserError as err:
-        raise UserError(f"{err} TextAttack's own recipes are {TEXTATTACK_PREFIX}NAME "
+        others = sorted({n for d in [*_env_dirs(), *map(Path, recipes_dirs)] for f in _recipe_files(d)
+                         for n in _declared_names(f)})
+        extra = f" Recipe folders also declare: {', '.join(others)}." if others else ""
+        raise UserError(f"{err}{extra} TextAttack's own recipes are {TEXTATTACK_PREFIX}NAME "
                         f"(`infobench recipes --textattack` lists them).") from None
 
 
@@ -176,11 +181,38 @@ def _env_dirs() -> list[Path]:
     return [Path(part) for part in raw.split(os.pathsep) if part.strip()]
 
 
-def _directory_recipes(directory: Path) -> list[Recipe]:
+def _recipe_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         raise UserError(f"recipes directory not found: {directory} (from --recipes-dir or {RECIPES_PATH_ENV})")
-    return [_file_recipe(str(path), path.stat().st_mtime_ns) for path in sorted(directory.glob("*.py"))
-            if not path.name.startswith("_")]
+    return [path for path in sorted(directory.glob("*.py")) if not path.name.startswith("_")]
+
+
+def _directory_recipes(directory: Path, only: str | None = None) -> list[Recipe]:
+    files = _recipe_files(directory)
+    if only is not None:
+        files = [path for path in files if only in _declared_names(path)]
+    return [_file_recipe(str(path), path.stat().st_mtime_ns) for path in files]
+
+
+def _declared_names(path: Path) -> set[str]:
+    """NAME and ALIASES read from the file's source without running it (literal values only)."""
+    import ast
+
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (SyntaxError, ValueError, OSError) as err:
+        raise UserError(f"cannot read recipe file {path}: {type(err).__name__}: {err}") from None
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in ("NAME", "ALIASES")
+                                                for t in node.targets):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            names.update([value] if isinstance(value, str) else [v for v in value if isinstance(v, str)]
+                         if isinstance(value, (list, tuple)) else [])
+    return names
 
 
 @functools.lru_cache(maxsize=256)
@@ -191,7 +223,7 @@ def _file_recipe(path: str, mtime_ns: int) -> Recipe:
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-    except (SyntaxError, ImportError) as err:
+    except Exception as err:  # user code: whatever it raises, name the file and the error
         raise UserError(f"cannot load recipe file {path}: {type(err).__name__}: {err}") from None
     return recipe_from_module(module, path)
 

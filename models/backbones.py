@@ -54,7 +54,12 @@ def build_task_model(backbone: str, task: str, hidden_dropout: float, attention_
     import transformers
 
     location = resolve_backbone(backbone)
-    config = transformers.AutoConfig.from_pretrained(location)
+    try:
+        config = transformers.AutoConfig.from_pretrained(location)
+    except (OSError, ValueError) as err:  # not on the hub, no network, or not a model repository
+        raise UserError(f"unknown backbone {backbone!r}: not an alias ({', '.join(BACKBONE_ALIASES)}), not a local "
+                        f"folder, and the hub could not provide it ({type(err).__name__}: "
+                        f"{' '.join(str(err).split())[:160]})") from None
     labels = TASK_LABELS.get(task)
     extra = {}
     if labels:

@@ -13,6 +13,8 @@ from benchmark.core.atomic import atomic_write_json, staged_directory
 from benchmark.core.errors import UserError
 
 STATE_DIR = "train_state"
+# Settings that do not change what is learned: a resumed run may change them.
+RESUME_MAY_CHANGE = ("save_every", "eval_batch_size")
 
 
 def save_train_state(out_dir: Path, modules: dict, optimizer, scheduler, progress: dict,
@@ -105,3 +107,27 @@ def _jsonable(value):
 def _python_state(value):
     version, internal, gauss = value
     return version, tuple(internal), gauss
+
+
+def check_resume_config(out_dir: Path, config: dict) -> None:
+    """Refuse to resume a run whose saved state was trained with other settings, naming them.
+
+    Steps already taken used the saved settings; continuing with others would train a model
+    no single configuration describes while the card claimed the new values.
+    """
+    state_file = Path(out_dir) / STATE_DIR / "state.json"
+    if not state_file.is_file():
+        return
+    try:
+        saved = json.loads(state_file.read_text(encoding="utf-8"))["progress"].get("config")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise UserError(f"{state_file}: unreadable training state ({type(err).__name__}); remove {out_dir} "
+                        "to start over") from None
+    if saved is None:  # state from before configs were saved: nothing to compare
+        return
+    changed = [f"--{key.replace('_', '-')} {saved.get(key)!r} -> {config.get(key)!r}"
+               for key in sorted(set(saved) | set(config))
+               if key not in RESUME_MAY_CHANGE and saved.get(key) != config.get(key)]
+    if changed:
+        raise UserError(f"--resume with other settings than the saved run ({'; '.join(changed)}); rerun with "
+                        f"the original values, or train into a new --output")

@@ -21,6 +21,7 @@ from benchmark import data as data_registry
 from benchmark.core.atomic import atomic_write_text
 from benchmark.core.errors import UserError
 from models.config import TrainConfig, model_id
+from models.train_state import check_resume_config
 from models.methods import METHODS, StepContext
 from models.train_log import TrainLog, curve_summary
 
@@ -106,13 +107,24 @@ def batch_order(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int
 
 def train(cfg: TrainConfig, output: Path, resume: bool = False, quiet: bool = False) -> dict:
     """Train, evaluate on the dev set and write the checkpoint; returns its card."""
-    from accelerate import Accelerator
+    from benchmark.core.atomic import exclusive_writer
 
     output = Path(output)
     _check_output(output, resume)
-    output.mkdir(parents=True, exist_ok=True)
+    if resume:
+        check_resume_config(output, cfg.as_dict())
     seed_everything(cfg.seed)
-    prepared = prepare(cfg)
+    prepared = prepare(cfg)  # checks backbone and data before any folder is made
+    # One trainer per output folder; the lock sits beside it (the folder is replaced when saved).
+    with exclusive_writer(output):
+        _check_output(output, resume)  # again: another process may have finished it meanwhile
+        output.mkdir(parents=True, exist_ok=True)
+        return _train_prepared(cfg, output, prepared, resume, quiet)
+
+
+def _train_prepared(cfg: TrainConfig, output: Path, prepared: Prepared, resume: bool, quiet: bool) -> dict:
+    from accelerate import Accelerator
+
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
     steps_per_epoch = math.ceil(len(prepared.train_features) / cfg.batch_size)
     total_steps = math.ceil(cfg.epochs * steps_per_epoch)
@@ -218,7 +230,8 @@ class TrainLoop:
 
         if self.accelerator.is_main_process:
             save_train_state(self.output, self.state_modules(), self.optimizer, self.scheduler,
-                             {"step": self.step, "total_steps": self.total_steps, "train_time_s": train_time},
+                             {"step": self.step, "total_steps": self.total_steps, "train_time_s": train_time,
+                              "config": self.cfg.as_dict()},
                              self.own_optimizers())
         self.accelerator.wait_for_everyone()
 

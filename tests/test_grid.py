@@ -42,7 +42,9 @@ def write_spec(path: Path, checkpoints, results: Path, body: str = CELLS, worker
 
 
 def folder_contents(results: Path) -> dict[str, str]:
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted((results / "records").iterdir())}
+    # Hidden files are the runs' empty lock files (see docs/reliability.md), not results.
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted((results / "records").iterdir())
+            if not p.name.startswith(".")}
 
 
 def comparable(name: str, text: str):

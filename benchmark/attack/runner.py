@@ -24,7 +24,7 @@ from pathlib import Path
 
 from benchmark.records.adversarial import load_dataset
 from benchmark import records
-from benchmark.core.atomic import append_jsonl, atomic_write_text, read_jsonl_log
+from benchmark.core.atomic import append_jsonl, atomic_write_text, exclusive_writer, read_jsonl_log
 from benchmark.core.errors import UserError
 from benchmark.core.modes import Precision, RecordKind
 from benchmark.data import DrawnSample, LoadedDataset, draw_sample
@@ -36,6 +36,9 @@ IDENTITY_FIELDS = ("record_id", "weights_sha256", "dataset", "sample", "examples
                    "resources_identity", "max_length", "label_names")
 # Header fields that are not part of the record's evaluation block.
 HEADER_ONLY = ("record_id", "weights_sha256", "label_names", "resources_identity", "device", "shard")
+# The part of them known before the model is loaded and the attack built (checked on every rerun).
+PLANNED_FIELDS = ("record_id", "weights_sha256", "label_names", "dataset", "sample", "examples_sha256",
+                  "recipe_settings", "max_length", "shard")
 
 
 @dataclass(frozen=True)
@@ -108,17 +111,21 @@ def run_attack_shard(spec: AttackSpec, quiet: bool = False, loaded=None) -> dict
     checkpoint once for all its shards); None loads it here.
     """
     plan = _plan(spec)
-    done = _read_log(plan)
-    todo = [i for i in plan.shard_indices if i not in done]
-    header = done.pop(HEADER_KEY, None)
-    if todo:
-        header = _attack_missing(spec, plan, header, done, todo, quiet, loaded)
-    elif header is None:
-        raise UserError(f"{plan.log_path}: has examples but no header; move it away and rerun")
-    entries = [done[i] for i in plan.shard_indices]
-    record = _record(plan.card, spec.checkpoint, header, entries, shard=spec.shard)
-    records.write_record(spec.results_dir, record)
-    return record
+    with exclusive_writer(plan.log_path):  # one writer per run (grid workers included)
+        done = _read_log(plan)
+        header = done.pop(HEADER_KEY, None)
+        if header is None and done:
+            raise UserError(f"{plan.log_path} has examples but no header line, so nothing says which weights "
+                            f"and sample it holds; start fresh: `rm {plan.log_path}` and rerun")
+        if header is not None:  # before anything is reused, whether or not work remains
+            _check_same_run(plan.log_path, header, _planned_identity(spec, plan), fields=PLANNED_FIELDS)
+        todo = [i for i in plan.shard_indices if i not in done]
+        if todo:
+            header = _attack_missing(spec, plan, header, done, todo, quiet, loaded)
+        entries = [done[i] for i in plan.shard_indices]
+        record = _record(plan.card, spec.checkpoint, header, entries, shard=spec.shard)
+        records.write_record(spec.results_dir, record)
+        return record
 
 
 def run_attack(spec: AttackSpec, quiet: bool = False) -> dict:
@@ -151,10 +158,12 @@ def merge_attack_logs(spec: AttackSpec, shard_count: int) -> dict:
         raise UserError(f"shard logs were made for {common['record_id']}, not {rid}")
     ordered = [entries[i] for i in sorted(entries)]
     lines = [{HEADER_KEY: common}, *ordered]
-    atomic_write_text(records.example_log_path(spec.results_dir, rid),
-                      "".join(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n" for line in lines))
-    record = _record(card, spec.checkpoint, common, ordered, shard=None)
-    records.write_record(spec.results_dir, record)
+    merged_log = records.example_log_path(spec.results_dir, rid)
+    with exclusive_writer(merged_log):
+        atomic_write_text(merged_log, "".join(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n"
+                                              for line in lines))
+        record = _record(card, spec.checkpoint, common, ordered, shard=None)
+        records.write_record(spec.results_dir, record)
     return record
 
 
@@ -358,10 +367,29 @@ def _default_device() -> str:
 
 # ---- record -----------------------------------------------------------------------------------
 
+def _planned_identity(spec, plan: AttackPlan) -> dict:
+    """The header fields that follow from the card, sample and recipe settings alone (no model, no attack)."""
+    evaluation = records.evaluation_of(plan.loaded, plan.sample)
+    return json.loads(json.dumps({  # as the log holds it (tuples become lists), so a logged header compares equal
+        "record_id": records.attack_record_id(plan.card["model_id"], replace(spec, shard=None), plan.recipe.name),
+        "weights_sha256": plan.card["weights_sha256"], "label_names": list(plan.card["label_names"]),
+        "dataset": evaluation["dataset"], "sample": evaluation["sample"], "examples_sha256": evaluation["examples_sha256"],
+        "recipe_settings": {"name": plan.recipe.name, "params": plan.params}, "max_length": plan.max_length,
+        "shard": _shard_identity(spec, plan)}))
+
+
+def _shard_identity(spec, plan: AttackPlan) -> dict | None:
+    if spec.shard is None:
+        return None
+    shard_indices = plan.shard_indices
+    return {"index": spec.shard[0], "count": spec.shard[1], "n": len(shard_indices), "record_id": plan.record_id,
+            "indices_sha256": records.sha256_json(shard_indices), "examples_sha256": plan.loaded.fingerprint(shard_indices)}
+
+
 def _header(spec, plan: AttackPlan, attack, resources, similarity: dict, device: str) -> dict:
     """The log's first line: the record's evaluation block (the one builder's), plus what a resumed or
     merged run must match (HEADER_ONLY)."""
-    loaded, shard_indices, used = plan.loaded, plan.shard_indices, resources.used()
+    loaded, used = plan.loaded, resources.used()
     recipe = {"name": plan.recipe.name, "params": plan.params, "paper": plan.recipe.paper, "attack_repr": repr(attack)}
     evaluation = records.evaluation_of(loaded, plan.sample, recipe=recipe, resources=used, similarity=similarity,
                                        max_length=plan.max_length)
@@ -369,14 +397,14 @@ def _header(spec, plan: AttackPlan, attack, resources, similarity: dict, device:
         "record_id": records.attack_record_id(plan.card["model_id"], replace(spec, shard=None), plan.recipe.name),
         "weights_sha256": plan.card["weights_sha256"], "label_names": list(plan.card["label_names"]),
         **evaluation, "resources_identity": [[r["role"], r["name"], r["kind"]] for r in used], "device": device,
-        "shard": None if spec.shard is None else {
-            "index": spec.shard[0], "count": spec.shard[1], "n": len(shard_indices), "record_id": plan.record_id,
-            "indices_sha256": records.sha256_json(shard_indices), "examples_sha256": loaded.fingerprint(shard_indices)},
+        "shard": _shard_identity(spec, plan),
     }
 
 
-def _check_same_run(path: Path, logged: dict, fresh: dict) -> None:
-    for key in (*IDENTITY_FIELDS, "shard"):
+def _check_same_run(path: Path, logged: dict, fresh: dict, fields=(*IDENTITY_FIELDS, "shard")) -> None:
+    if "recipe" in logged:  # name and parameters, comparable before the attack is built
+        logged = {**logged, "recipe_settings": {k: logged["recipe"].get(k) for k in ("name", "params")}}
+    for key in fields:
         if logged.get(key) != fresh.get(key):
             raise UserError(f"{path} was written by a different run ({key} differs: {logged.get(key)!r} vs "
                             f"{fresh.get(key)!r}); move the log away (or use another --results folder) and rerun")

@@ -8,6 +8,7 @@ from benchmark.commands import add_threads_option, use_threads
 from benchmark.commands._checkpoint import add_checkpoint_arguments
 from benchmark.commands._datasets import add_dataset_arguments
 from benchmark.core.modes import Precision
+from benchmark.commands import _types
 
 
 def register(subparsers) -> None:
@@ -19,24 +20,27 @@ def register(subparsers) -> None:
     parser.add_argument("--recipe", required=True, help="recipe name (see `infobench recipes`) or textattack:NAME")
     parser.add_argument("--dataset", default="snli-test", help="NLI dataset (see `infobench datasets`) or a data file")
     add_dataset_arguments(parser)
-    parser.add_argument("-n", type=int, default=None, help="seeded sample of N examples (default: all)")
-    parser.add_argument("--seed", type=int, default=0, help="sampling seed (also seeds each example's attack)")
-    parser.add_argument("--query-budget", type=int, default=None, help="max model queries per example")
+    parser.add_argument("-n", type=_types.positive_int, default=None, help="seeded sample of N examples (default: all)")
+    parser.add_argument("--seed", type=_types.seed, default=0, help="sampling seed (also seeds each example's attack)")
+    parser.add_argument("--query-budget", type=_types.positive_int, default=None, help="max model queries per example")
     parser.add_argument("--max-perturbed-share", type=float, default=None, metavar="S",
                         help="perturb at most floor(S x words) words of an example (0 < S <= 1; any recipe)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="override a recipe parameter (JSON value), e.g. --param min_cos_sim=0.7")
     parser.add_argument("--shard", help="attack only shard i/N of the sample (0 <= i < N); see --merge")
-    parser.add_argument("--merge", type=int, metavar="N",
+    parser.add_argument("--merge", type=_types.positive_int, metavar="N",
                         help="combine the complete logs of shards 0..N-1 into the run's record (no attacking)")
     parser.add_argument("--recipes-dir", action="append", default=[], metavar="DIR",
-                        help="extra directory of recipe modules (also: INFOBENCH_RECIPES_PATH)")
-    parser.add_argument("--batch-size", type=int, default=64, help="model micro-batch size")
+                        help="extra directory of recipe modules (also: INFOBENCH_RECIPES_PATH). Its files are Python "
+                             "code that runs: the file declaring the requested recipe is imported; listing recipes "
+                             "imports every file. Use only folders you trust")
+    parser.add_argument("--batch-size", type=_types.positive_int, default=64, help="model micro-batch size")
     parser.add_argument("--precision", default=Precision.AUTO.value, choices=[p.value for p in Precision],
                         help="autocast on CUDA (auto: bf16 where supported); CPU always runs fp32")
-    parser.add_argument("--device", help="cpu or cuda[:i] (default: cuda when available)")
+    parser.add_argument("--device", type=_types.device, help="cpu or cuda[:i] (default: cuda when available)")
     add_threads_option(parser)
-    parser.add_argument("--results", default="results", help="results folder (records go to RESULTS/records)")
+    parser.add_argument("--results", type=_types.folder, default="results",
+                        help="results folder (records go to RESULTS/records)")
     parser.set_defaults(handler=run)
 
 

@@ -7,6 +7,7 @@ import sys
 from benchmark.commands import add_threads_option, use_threads
 from benchmark.commands._checkpoint import add_checkpoint_arguments
 from benchmark.commands._datasets import add_dataset_arguments
+from benchmark.commands import _types
 
 
 def register(subparsers) -> None:
@@ -18,13 +19,14 @@ def register(subparsers) -> None:
                         help="dataset or group name, or a data file (jsonl, tsv, SQuAD json); repeat for several "
                              "(see `infobench datasets`)")
     add_dataset_arguments(parser)
-    parser.add_argument("-n", type=int, action="append", default=None,
+    parser.add_argument("-n", type=_types.positive_int, action="append", default=None,
                         help="seeded sample of N examples per set (default: all); one -n for every --dataset, "
                              "or one per --dataset in the same order")
-    parser.add_argument("--seed", type=int, default=0, help="sampling seed")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--seed", type=_types.seed, default=0, help="sampling seed")
+    parser.add_argument("--batch-size", type=_types.positive_int, default=128, help="examples per forward pass")
     add_threads_option(parser)
-    parser.add_argument("--results", default="results", help="results folder (records go to RESULTS/records)")
+    parser.add_argument("--results", type=_types.folder, default="results",
+                        help="results folder (records go to RESULTS/records)")
     parser.set_defaults(handler=run)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from benchmark.commands import _types
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -15,9 +17,9 @@ def register(subparsers) -> None:
     parser.add_argument("spec", help="grid spec file (TOML)")
     parser.add_argument("--address", help="join this Ray cluster (`auto` on a cluster node, or HOST:PORT); "
                                           "default: RAY_ADDRESS if set, else a local Ray started for the run")
-    parser.add_argument("--workers", type=int, help="worker actors (default: the spec's execution.workers, else "
+    parser.add_argument("--workers", type=_types.positive_int, help="worker actors (default: the spec's execution.workers, else "
                                                     "one per core here, or per free CPU of the cluster)")
-    parser.add_argument("--results", help="results folder (default: the spec's `results`, else results)")
+    parser.add_argument("--results", type=_types.folder, help="results folder (default: the spec's `results`, else results)")
     parser.add_argument("--dry-run", action="store_true", help="list the cells and what already exists; run nothing")
     parser.set_defaults(handler=run)
 

@@ -6,6 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
+from benchmark.commands import _types
+
 log = logging.getLogger(__name__)
 
 FORMATS = ("md", "csv", "html", "json")
@@ -19,7 +21,7 @@ def register(subparsers) -> None:
                     "format with --format. Invalid files stop the command unless --skip-invalid.")
     parser.add_argument("--results", type=Path, default=Path("results"),
                         help="results folder holding records/ and reported/ (default: results)")
-    parser.add_argument("--out", type=Path, default=None,
+    parser.add_argument("--out", type=_types.folder, default=None,
                         help="where leaderboard files and plots/ go (default: the --results folder)")
     parser.add_argument("--task", help="only checkpoints of this task (nli, qa)")
     parser.add_argument("--backbone", help="only checkpoints with this backbone (e.g. minilm-l6)")
@@ -71,11 +73,26 @@ def _render_one(fmt: str, measured, reported, chosen, render) -> str:
     return render.json_text(measured, reported, chosen.superseded, chosen.invalid)
 
 
+OUTPUT_FILES = ("leaderboard.md", "leaderboard.csv", "leaderboard_reported.csv", "leaderboard.html")
+
+
 def _write_all(args, chosen, measured, reported, filtered, render) -> None:
+    from benchmark.core.atomic import exclusive_writer, remove_stale_temps
+
+    out = args.out or args.results
+    with exclusive_writer(out / "leaderboard.md"):  # one leaderboard writer per output folder
+        # Temporary files a killed run left behind (only ours: the lock is held).
+        stale = remove_stale_temps(out, list(OUTPUT_FILES)) + remove_stale_temps(out / "plots", ["*.png"])
+        stale += remove_stale_temps(args.readme.parent, [args.readme.name])
+        for path in stale:
+            log.info("removed %s, left by an interrupted run", path)
+        _write_files(args, out, chosen, measured, reported, filtered, render)
+
+
+def _write_files(args, out, chosen, measured, reported, filtered, render) -> None:
     from benchmark.core.atomic import atomic_write_text
     from benchmark.leaderboard.examples_page import link_attack_cells, write_examples_pages
 
-    out = args.out or args.results
     plots = {}
     if not args.no_plots:
         from benchmark.leaderboard.plots import write_plots

@@ -8,7 +8,8 @@ import sys
 def register(subparsers) -> None:
     parser = subparsers.add_parser("recipes", help="list attack recipes and whether their resources are present")
     parser.add_argument("--recipes-dir", action="append", default=[], metavar="DIR",
-                        help="extra directory of recipe modules (also: INFOBENCH_RECIPES_PATH)")
+                        help="extra directory of recipe modules (also: INFOBENCH_RECIPES_PATH); its files are "
+                             "Python code and listing imports (runs) every one: use only folders you trust")
     parser.add_argument("--textattack", action="store_true",
                         help="also list TextAttack's own recipes (usable as textattack:NAME; imports textattack)")
     parser.set_defaults(handler=run)

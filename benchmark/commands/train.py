@@ -5,30 +5,32 @@ from __future__ import annotations
 import json
 import sys
 
+from benchmark.commands import _types as t
+
 OVERRIDE_FLAGS = {
     # flag: (type, help)
-    "max_train": (int, "use a seeded sample of N training examples"),
-    "max_dev": (int, "dev examples for the final evaluation (default 2000)"),
-    "epochs": (float, "epochs (fractional allowed)"),
-    "batch_size": (int, "batch size (also the InfoNCE chunk size)"),
-    "lr": (float, "peak learning rate"),
-    "warmup_steps": (int, "linear warm-up steps (default: 10%% of the steps)"),
-    "weight_decay": (float, "AdamW weight decay"),
-    "max_length": (int, "max tokens per input (pairs truncated longest-first)"),
-    "doc_stride": (int, "QA: context tokens shared by consecutive windows (default 128)"),
-    "adv_steps": (int, "K ascent steps (0: no perturbation)"),
-    "adv_lr": (float, "ascent step size"),
-    "adv_init_mag": (float, "initial perturbation magnitude"),
-    "adv_max_norm": (float, "L2 projection radius (0: none)"),
-    "beta": (float, "weight of the Information Bottleneck term"),
-    "alpha": (float, "weight of the Anchored Feature term"),
-    "c_low": (float, "anchor rank lower bound"),
-    "c_high": (float, "anchor rank upper bound"),
+    "max_train": (t.positive_int, "use a seeded sample of N training examples"),
+    "max_dev": (t.positive_int, "dev examples for the final evaluation (default 2000)"),
+    "epochs": (t.positive_float, "epochs (fractional allowed)"),
+    "batch_size": (t.positive_int, "batch size (also the InfoNCE chunk size)"),
+    "lr": (t.positive_float, "peak learning rate"),
+    "warmup_steps": (t.non_negative_int, "linear warm-up steps (default: 10%% of the steps)"),
+    "weight_decay": (t.non_negative_float, "AdamW weight decay"),
+    "max_length": (t.positive_int, "max tokens per input (pairs truncated longest-first)"),
+    "doc_stride": (t.non_negative_int, "QA: context tokens shared by consecutive windows (default 128)"),
+    "adv_steps": (t.non_negative_int, "K ascent steps (0: no perturbation)"),
+    "adv_lr": (t.non_negative_float, "ascent step size"),
+    "adv_init_mag": (t.non_negative_float, "initial perturbation magnitude"),
+    "adv_max_norm": (t.non_negative_float, "L2 projection radius (0: none)"),
+    "beta": (t.non_negative_float, "weight of the Information Bottleneck term"),
+    "alpha": (t.non_negative_float, "weight of the Anchored Feature term"),
+    "c_low": (t.fraction, "anchor rank lower bound"),
+    "c_high": (t.fraction, "anchor rank upper bound"),
     "ib_estimator": (str, "sampled (released) or club (learned, paper)"),
-    "hidden_dropout": (float, "hidden dropout"),
-    "attention_dropout": (float, "attention dropout"),
+    "hidden_dropout": (t.fraction, "hidden dropout"),
+    "attention_dropout": (t.fraction, "attention dropout"),
     "mixed_precision": (str, "no, bf16 or fp16 (CUDA)"),
-    "save_every": (int, "save resumable state every N steps"),
+    "save_every": (t.positive_int, "save resumable state every N steps"),
     "train_dataset": (str, "registered training set (default per task)"),
     "dev_dataset": (str, "registered dev set (default per task)"),
 }
@@ -40,8 +42,8 @@ def register(subparsers) -> None:
     parser.add_argument("--method", required=True, help="standard, freelb or infobert (see `infobench methods`)")
     parser.add_argument("--backbone", default="minilm-l6", help="alias (minilm-l6), hub id or local directory")
     parser.add_argument("--task", default="snli", help="snli/nli or squad/qa")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--output", help="checkpoint directory (default checkpoints/<model id>)")
+    parser.add_argument("--seed", type=t.seed, default=42)
+    parser.add_argument("--output", type=t.folder, help="checkpoint directory (default checkpoints/<model id>)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last saved step")
     for name, (kind, text) in OVERRIDE_FLAGS.items():
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, help=text)

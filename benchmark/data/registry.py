@@ -291,6 +291,18 @@ def _finish(spec: DatasetSpec, examples: list[dict], source: str, skipped: Count
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict]]:
+    import zlib
+
+    try:
+        yield from _parsed_jsonl(path)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:  # a truncated or damaged .gz
+        raise UserError(f"{path}: damaged or truncated compressed file ({type(err).__name__}: {err}); "
+                        "fetch or copy it again") from None
+    except OSError as err:
+        raise UserError(f"{path}: cannot read ({err.strerror or err})") from None
+
+
+def _parsed_jsonl(path: Path) -> Iterator[tuple[str, dict]]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as handle:
         for line_no, raw in enumerate(handle, start=1):
@@ -303,6 +315,8 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict]]:
                 raise UserError(f"{where}: not UTF-8 ({err.reason})") from None
             except json.JSONDecodeError as err:
                 raise UserError(f"{where}: malformed JSON ({err.msg})") from None
+            except RecursionError:
+                raise UserError(f"{where}: JSON nested too deeply") from None
             if not isinstance(row, dict):
                 raise UserError(f"{where}: expected a JSON object, got {type(row).__name__}")
             yield where, row

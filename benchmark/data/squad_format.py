@@ -46,6 +46,8 @@ def _load_json(path: Path):
         raise UserError(f"{path}: not UTF-8 ({err.reason} at byte {err.start})") from None
     except json.JSONDecodeError as err:
         raise UserError(f"{path}: malformed JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+    except RecursionError:
+        raise UserError(f"{path}: JSON nested too deeply") from None
 
 
 def read_squad_file(path: Path, skipped: Counter) -> list[dict]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from benchmark import data as data_registry
 from benchmark import records
-from benchmark.core.atomic import append_jsonl_lines
+from benchmark.core.atomic import append_jsonl_lines, exclusive_writer
 from benchmark.core.errors import UserError
 from benchmark.core.modes import RecordKind
 from benchmark.metrics import outcomes
@@ -57,6 +57,8 @@ def _check_task(card: dict, loaded) -> None:
 
 
 def evaluate_one(model, tokenizer, card, spec: EvaluateSpec, member: PlannedRecord, quiet: bool) -> dict:
+    if spec.batch_size < 1:  # a non-positive batch size would score nothing and log label 0 everywhere
+        raise UserError(f"batch size must be at least 1, got {spec.batch_size}")
     _check_task(card, member.loaded)
     if member.loaded.task == "qa":
         from benchmark.evaluation.qa import evaluate_qa
@@ -64,14 +66,16 @@ def evaluate_one(model, tokenizer, card, spec: EvaluateSpec, member: PlannedReco
     indices = member.sample.indices
     log_path = records.example_log_path(spec.results_dir, member.record_id)
     started = time.perf_counter()
-    entries = _score_missing(model, tokenizer, card, member.loaded, indices, log_path, spec.batch_size, quiet)
-    chosen = [entries[i] for i in indices]
-    wall = records.logged_wall_time(chosen, time.perf_counter() - started)
-    correct = sum(e["correct"] for e in chosen)
-    max_length = card["hyperparameters"].get("max_length", 128)
-    metrics = {"accuracy": correct / len(chosen)}
-    counts = {"n": len(chosen), "correct": correct, "truncated": sum(e["truncated"] for e in chosen)}
-    record = write_evaluation_record(member, card, spec, chosen, metrics, counts, wall, model, max_length=max_length)
+    with exclusive_writer(log_path):  # one writer per run: a second identical command stops here
+        entries = _score_missing(model, tokenizer, card, member.loaded, indices, log_path, spec.batch_size, quiet)
+        chosen = [entries[i] for i in indices]
+        wall = records.logged_wall_time(chosen, time.perf_counter() - started)
+        correct = sum(e["correct"] for e in chosen)
+        max_length = card["hyperparameters"].get("max_length", 128)
+        metrics = {"accuracy": correct / len(chosen)}
+        counts = {"n": len(chosen), "correct": correct, "truncated": sum(e["truncated"] for e in chosen)}
+        record = write_evaluation_record(member, card, spec, chosen, metrics, counts, wall, model,
+                                         max_length=max_length)
     log.info("%s: accuracy %.4f on %d examples", member.loaded.name, metrics["accuracy"], len(chosen))
     return record
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from benchmark import records
-from benchmark.core.atomic import append_jsonl_lines
+from benchmark.core.atomic import append_jsonl_lines, exclusive_writer
 from benchmark.evaluation.spec import write_evaluation_record
 from benchmark.metrics.squad import aggregate, original_id, score
 
@@ -33,17 +33,18 @@ def evaluate_qa(model, tokenizer, card, spec, member, quiet) -> dict:
     loaded, indices = member.loaded, member.sample.indices
     log_path = records.example_log_path(spec.results_dir, member.record_id)
     started = time.perf_counter()
-    entries = _score_missing(model, tokenizer, card, loaded, indices, log_path, spec.batch_size, quiet)
-    chosen = [entries[loaded.examples[i]["id"]] for i in indices]
-    wall = records.logged_wall_time(chosen, time.perf_counter() - started)
-    metrics, counts = aggregate(chosen)
-    counts.update(windows=sum(e["windows"] for e in chosen), multi_window=sum(e["windows"] > 1 for e in chosen),
-                  empty_predictions=sum(not e["prediction"] for e in chosen))
-    max_length, doc_stride = _window_settings(card)
-    record = write_evaluation_record(
-        member, card, spec, chosen, metrics, counts, wall, model, max_length=max_length, doc_stride=doc_stride,
-        n_best=N_BEST, max_answer_tokens=MAX_ANSWER_TOKENS, metric_scale="percent",
-        aggregation=WORST_CASE_RULE if counts["n_variants"] else "mean over questions")
+    with exclusive_writer(log_path):  # one writer per run
+        entries = _score_missing(model, tokenizer, card, loaded, indices, log_path, spec.batch_size, quiet)
+        chosen = [entries[loaded.examples[i]["id"]] for i in indices]
+        wall = records.logged_wall_time(chosen, time.perf_counter() - started)
+        metrics, counts = aggregate(chosen)
+        counts.update(windows=sum(e["windows"] for e in chosen), multi_window=sum(e["windows"] > 1 for e in chosen),
+                      empty_predictions=sum(not e["prediction"] for e in chosen))
+        max_length, doc_stride = _window_settings(card)
+        record = write_evaluation_record(
+            member, card, spec, chosen, metrics, counts, wall, model, max_length=max_length, doc_stride=doc_stride,
+            n_best=N_BEST, max_answer_tokens=MAX_ANSWER_TOKENS, metric_scale="percent",
+            aggregation=WORST_CASE_RULE if counts["n_variants"] else "mean over questions")
     log.info("%s: EM %.2f F1 %.2f on %d questions (%d groups)", loaded.name, metrics["exact_match"],
              metrics["f1"], counts["n_questions"], counts["n"])
     return record

@@ -246,20 +246,29 @@ def _absorb(grid: GridSpec, outcome, owners: dict, run: GridRun) -> None:
 
 
 def _adopt(path: Path, text: str) -> None:
-    """Write a file a worker made unless it is already here (same machine or a shared filesystem)."""
+    """Write a file a worker made unless it is already here (same machine or a shared filesystem).
+
+    A per-example log is written under its run's lock, the rule every writer of a log follows.
+    """
+    from benchmark.core.atomic import exclusive_writer
+
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return
-    atomic_write_text(path, text)
+    log_path = path if path.name.endswith(".examples.jsonl") else path.with_name(path.stem + ".examples.jsonl")
+    with exclusive_writer(log_path):
+        atomic_write_text(path, text)
 
 
 def _merge(grid: GridSpec, plan: CellPlan) -> None:
     """The unsharded log and record from the shard logs; then the shard files go, as after one process."""
     from benchmark.attack.runner import merge_attack_logs
+    from benchmark.core.atomic import lock_file
 
     merge_attack_logs(attack_spec(grid, plan.cell), plan.shards[0].count)
     for shard in plan.shards:
         records.record_path(grid.results_dir, shard.record_id).unlink(missing_ok=True)
         records.example_log_path(grid.results_dir, shard.record_id).unlink(missing_ok=True)
+        lock_file(records.example_log_path(grid.results_dir, shard.record_id)).unlink(missing_ok=True)
     plan.status = CellStatus.RAN
 
 

@@ -77,11 +77,18 @@ def _display_rows(table: Table) -> list[list[str]]:
             for position, row in enumerate(table.frame[[c.key for c in columns]].itertuples(index=False, name=None))]
 
 
+def markdown_text(text) -> str:
+    """A field from a record, safe inside Markdown: no HTML (so no <script>), no table-breaking | or newline."""
+    flat = " ".join(str(text).split())
+    return html.escape(flat, quote=False).replace("\\", "\\\\").replace("|", "\\|")
+
+
 def markdown_table(table: Table) -> str:
     from tabulate import tabulate
 
+    rows = [[markdown_text(cell) for cell in row] for row in _display_rows(table)]
     # disable_numparse: cells are already formatted; tabulate must not re-format "75.0" as "75".
-    return tabulate(_display_rows(table), headers=[c.header for c in shown_columns(table)], tablefmt="github",
+    return tabulate(rows, headers=[markdown_text(c.header) for c in shown_columns(table)], tablefmt="github",
                     disable_numparse=True)
 
 
@@ -92,11 +99,11 @@ def markdown_body(measured: list[Table], reported: Table, level: int = 2, plots:
     if not measured:
         parts.append(EMPTY_NOTE)
     for table in measured:
-        parts += [f"{mark} {table.title}", markdown_table(table)]
+        parts += [f"{mark} {markdown_text(table.title)}", markdown_table(table)]
         if table.single_seeds is not None:
             parts.append("Rows marked `-s*` merge several seeds; each seed's own row is in the HTML page and the CSV.")
     for title, link in (plots or {}).items():
-        parts.append(f"![{title}]({link})")
+        parts.append(f"![{markdown_text(title)}]({link})")
     parts += [f"{mark} {reported.title}", REPORTED_NOTE]
     parts.append(markdown_table(reported) if len(reported.frame) else "No reported rows.")
     return "\n\n".join(parts) + "\n"

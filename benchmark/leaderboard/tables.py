@@ -143,7 +143,29 @@ def check_measured(record: dict, where: str) -> None:
         value = record["checkpoint"].get(name)
         if value is not None and not isinstance(value, str):
             raise UserError(f"{where}: checkpoint.{name} must be a string")
+    check_count_types(record, where)
     check_metric_ranges(record["metrics"], where)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def check_count_types(record: dict, where: str) -> None:
+    """Counts, sample sizes and seeds become row and column labels: only whole numbers may go there."""
+    for name, value in record["counts"].items():
+        if value is not None and not _is_count(value):
+            raise UserError(f"{where}: counts.{name} must be a whole number >= 0, got {value!r}")
+    if "n" in record["counts"] and record["counts"]["n"] is None:
+        raise UserError(f"{where}: counts.n must be a whole number >= 0, got None")
+    sample = record["evaluation"].get("sample")
+    if sample is not None and not isinstance(sample, dict):
+        raise UserError(f"{where}: evaluation.sample must be an object")
+    labelled = {"checkpoint.seed": record["checkpoint"].get("seed"),
+                **{f"evaluation.sample.{key}": (sample or {}).get(key) for key in ("n", "seed")}}
+    for name, value in labelled.items():
+        if value is not None and not _is_count(value):
+            raise UserError(f"{where}: {name} must be a whole number >= 0, got {value!r}")
 
 
 def check_metric_ranges(metrics: dict, where: str) -> None:
@@ -171,6 +193,8 @@ def _load_reported(path: Path) -> dict:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise UserError(f"{path}: not a JSON document ({err})") from None
+    except RecursionError:
+        raise UserError(f"{path}: not a JSON document (nested too deeply)") from None
     validate_reported(doc, str(path))
     if doc["reported_id"] != path.stem:
         raise UserError(f"{path}: reported_id {doc['reported_id']!r} does not match the file name")

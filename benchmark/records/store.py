@@ -106,6 +106,10 @@ def load_record(path: str | Path) -> dict:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise UserError(f"{path}: not a JSON record ({err})") from None
+    except RecursionError:  # json's parser recurses per level: a hostile file must not crash the reader
+        raise UserError(f"{path}: not a record (JSON nested too deeply)") from None
+    except OSError as err:
+        raise UserError(f"{path}: cannot read ({err.strerror})") from None
     validate(record, where=str(path))
     return record
 
@@ -144,7 +148,7 @@ def read_evaluation_log(path: Path, identity: dict) -> list[dict]:
     A new log starts with a header line holding `identity` (checkpoint weights, examples,
     settings). A rerun against other weights under the same record id (say, a model retrained
     into the same folder) would otherwise reuse stale predictions and report wrong numbers.
-    Logs from before headers existed are read as they are.
+    A log without a header cannot be checked, so it is refused, never reused.
     """
     entries = list(read_jsonl_log(path))
     if not entries:
@@ -152,7 +156,8 @@ def read_evaluation_log(path: Path, identity: dict) -> list[dict]:
         append_jsonl(path, {LOG_HEADER: identity})
         return []
     if LOG_HEADER not in entries[0]:
-        return entries
+        raise UserError(f"{path} has no header line, so nothing says which weights and examples it holds; "
+                        f"start fresh: `rm {path}` (and its record) and rerun")
     logged = entries[0][LOG_HEADER]
     if logged != identity:
         differ = sorted(k for k in set(logged) | set(identity) if logged.get(k) != identity.get(k))
