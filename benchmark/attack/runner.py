@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 HEADER_KEY = "header"
 # Header fields two runs must share to write to the same log (anything else would mix runs).
 IDENTITY_FIELDS = ("record_id", "weights_sha256", "dataset", "sample", "examples_sha256", "recipe",
-                   "resources_identity", "max_length", "label_names")
+                   "resources_identity", "max_length", "label_names", "smoothing")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class AttackSpec:
     batch_size: int = 64
     precision: str = "auto"
     device: str | None = None
+    smoothing: int | None = None  # N: attack SAFER's smoothed classifier (N votes per query; benchmark/attack/smoothed.py)
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -182,6 +183,8 @@ def attack_record_id(card: dict, spec: AttackSpec, recipe_name: str) -> str:
     others = {k: v for k, v in spec.recipe_params.items() if k != "query_budget" and v is not None}
     if others:
         suffix += "-p" + hashlib.sha256(json.dumps(others, sort_keys=True).encode()).hexdigest()[:8]
+    if spec.smoothing is not None:
+        suffix += f"-smooth{spec.smoothing}"
     if spec.shard is not None:
         suffix += f"-shard{spec.shard[0]}of{spec.shard[1]}"
     return records.record_id(card["model_id"], "attack", spec.dataset, suffix)
@@ -218,6 +221,9 @@ def _attack_missing(spec, plan, header, done: dict, todo: list[int], quiet: bool
     model.to(device)
     wrapper = attack_model_wrapper(model, tokenizer, max_length=plan["max_length"], batch_size=spec.batch_size,
                                    precision=spec.precision)
+    if spec.smoothing is not None:  # the ensemble is the model under attack, seeded per query text
+        from benchmark.attack.smoothed import smoothed_model_wrapper
+        wrapper = smoothed_model_wrapper(wrapper, spec.smoothing, seed=spec.seed)
     resources = RecipeResources()
     attack = plan["recipe"].build(wrapper, resources, **plan["params"])
     _freeze_premise(attack)
@@ -328,7 +334,7 @@ def _default_device() -> str:
 def _header(spec, plan, attack, resources, similarity: dict, device: str) -> dict:
     loaded, indices, shard_indices = plan["loaded"], plan["indices"], plan["shard_indices"]
     used = resources.used()
-    return {
+    header = {
         "record_id": attack_record_id(plan["card"], replace(spec, shard=None), plan["recipe"].name),
         "weights_sha256": plan["card"]["weights_sha256"], "label_names": list(plan["card"]["label_names"]),
         "dataset": loaded.name, "source": loaded.source, "n_available": len(loaded),
@@ -342,6 +348,16 @@ def _header(spec, plan, attack, resources, similarity: dict, device: str) -> dic
             "index": spec.shard[0], "count": spec.shard[1], "n": len(shard_indices), "record_id": plan["record_id"],
             "indices_sha256": _sha256_json(shard_indices), "examples_sha256": loaded.fingerprint(shard_indices)},
     }
+    if spec.smoothing is not None:  # absent otherwise, so unsmoothed logs keep their headers
+        header["smoothing"] = _smoothing(spec)
+    return header
+
+
+def _smoothing(spec) -> dict | None:
+    if spec.smoothing is None:
+        return None
+    from benchmark.attack.smoothed import smoothing_description
+    return smoothing_description(spec.smoothing, spec.seed)
 
 
 def _check_same_run(path: Path, logged: dict, fresh: dict) -> None:
@@ -369,6 +385,8 @@ def _record(card: dict, checkpoint: Path, header: dict, entries: list[dict], sha
         "sample": header["sample"], "examples_sha256": header["examples_sha256"], "recipe": header["recipe"],
         "resources": header["resources"], "similarity": header["similarity"], "max_length": header["max_length"],
     }
+    if header.get("smoothing"):
+        evaluation["smoothing"] = header["smoothing"]
     rid = header["record_id"]
     if shard is not None:
         evaluation["shard"] = header["shard"]

@@ -29,6 +29,9 @@ def register(subparsers) -> None:
     parser.add_argument("--device", help="cpu or cuda[:i] (default: cuda when available)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice; 1 is often "
                                                     "fastest on a CPU shared with other jobs)")
+    parser.add_argument("--smoothing", type=int, metavar="N",
+                        help="attack SAFER's smoothed classifier: each query is a majority vote over N random "
+                             "synonym substitutions, seeded by the query text (black-box recipes only)")
     parser.add_argument("--results", default="results", help="results folder (records go to RESULTS/records)")
     parser.set_defaults(handler=run)
 
@@ -49,7 +52,7 @@ def run(args) -> int:
                       seed=args.seed, query_budget=args.query_budget, recipe_params=_params(args.param),
                       shard=parse_shard(args.shard), results_dir=Path(args.results),
                       recipes_dirs=tuple(args.recipes_dir), batch_size=args.batch_size, precision=args.precision,
-                      device=args.device)
+                      device=args.device, smoothing=args.smoothing)
     if args.merge is not None:
         from benchmark.core.errors import UserError
 

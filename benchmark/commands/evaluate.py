@@ -17,6 +17,9 @@ def register(subparsers) -> None:
                              "or one per --dataset in the same order")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--smoothing", type=int, metavar="N",
+                        help="score the SAFER smoothed classifier: majority vote over N seeded random synonym "
+                             "substitutions per input; records certified accuracy beside accuracy")
     parser.add_argument("--results", default="results", help="results folder (records go to RESULTS/records)")
     parser.set_defaults(handler=run)
 
@@ -45,7 +48,7 @@ def run(args) -> int:
     rows = []
     for dataset, n in zip(args.dataset, _sample_sizes(args.n, args.dataset)):
         for record in evaluate(Path(args.checkpoint), dataset, n, args.seed, Path(args.results),
-                               args.batch_size, args.quiet):
+                               args.batch_size, args.quiet, smoothing=args.smoothing):
             metrics = {k: round(v, 4) for k, v in record["metrics"].items() if not k.startswith("accuracy_")}
             rows.append([record["evaluation"]["dataset"], record["counts"]["n"], metrics, record["record_id"]])
     sys.stdout.write(tabulate(rows, headers=["dataset", "n", "metrics", "record"]) + "\n")

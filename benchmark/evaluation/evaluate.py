@@ -21,13 +21,17 @@ CHUNK = 256  # examples scored between two log appends
 
 
 def evaluate(ckpt: Path, dataset: str, n: int | None, seed: int, results_dir: Path, batch_size: int = 128,
-             quiet: bool = False) -> list[dict]:
-    """Evaluate on a dataset or a group ("anli"); returns the records written (group total last)."""
+             quiet: bool = False, smoothing: int | None = None) -> list[dict]:
+    """Evaluate on a dataset or a group ("anli"); returns the records written (group total last).
+
+    `smoothing` = N: score the checkpoint as SAFER's smoothed classifier with N samples
+    (benchmark/evaluation/smoothed.py), certified accuracy beside the empirical one.
+    """
     from models.checkpoint import load_checkpoint
 
     names = data_registry.expand(dataset)
     model, tokenizer, card = load_checkpoint(ckpt)
-    written = [evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch_size, quiet)
+    written = [evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch_size, quiet, smoothing)
                for name in names]
     if len(names) > 1:
         written.append(combined_record(dataset, written, card, ckpt, results_dir))
@@ -48,9 +52,16 @@ def _check_task(card: dict, loaded) -> None:
                             f"know (its labels: {card['label_names']})")
 
 
-def evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch_size, quiet) -> dict:
+def evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch_size, quiet,
+                 smoothing: int | None = None) -> dict:
     loaded = data_registry.load(name)
     _check_task(card, loaded)
+    if smoothing is not None:
+        from benchmark.evaluation.smoothed import evaluate_smoothed
+        if loaded.task != "nli":
+            raise UserError("--smoothing applies to NLI classifiers only (SAFER votes over class predictions)")
+        return evaluate_smoothed(model, tokenizer, card, ckpt, loaded, n, seed, results_dir, batch_size, quiet,
+                                 smoothing)
     if loaded.task == "qa":
         from benchmark.evaluation.qa import evaluate_qa
         return evaluate_qa(model, tokenizer, card, ckpt, loaded, n, seed, results_dir, batch_size, quiet)
@@ -127,8 +138,13 @@ def combined_record(group: str, parts: list[dict], card, ckpt, results_dir: Path
     evaluation = {"dataset": group, "members": [p["record_id"] for p in parts],
                   "examples_sha256": _indices_hash([p["evaluation"]["examples_sha256"] for p in parts]),
                   "sample": {"n": n, "seed": parts[0]["evaluation"]["sample"]["seed"]}}
-    rid = records.record_id(card["model_id"], "evaluate", group, parts[0]["record_id"].rsplit("__", 1)[-1]
-                            if parts[0]["evaluation"]["n_examples"] < parts[0]["evaluation"]["n_available"] else "")
+    smoothed = "smoothing" in parts[0]["evaluation"]
+    if smoothed:  # the certified share is its own number, never folded into accuracy
+        evaluation["smoothing"] = parts[0]["evaluation"]["smoothing"]
+        metrics["certified_accuracy"] = sum(p["counts"]["certified_correct"] for p in parts) / n
+    sampled = parts[0]["evaluation"]["n_examples"] < parts[0]["evaluation"]["n_available"]
+    rid = records.record_id(card["model_id"], "evaluate", group,
+                            parts[0]["record_id"].rsplit("__", 1)[-1] if sampled or smoothed else "")
     record = records.make_record(rid=rid, kind="evaluate", checkpoint=records.checkpoint_identity(card, ckpt),
                                  evaluation=evaluation, metrics=metrics, counts={"n": n, "correct": correct},
                                  wall_time_s=sum(p["wall_time_s"] for p in parts), device=parts[0]["device"])
