@@ -356,7 +356,7 @@ def _header(spec, plan, attack, resources, similarity: dict, device: str) -> dic
 def _smoothing(spec) -> dict | None:
     if spec.smoothing is None:
         return None
-    from benchmark.attack.smoothed import smoothing_description
+    from models.smoothed_classifier import smoothing_description
     return smoothing_description(spec.smoothing, spec.seed)
 
 

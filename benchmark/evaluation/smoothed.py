@@ -1,7 +1,7 @@
 """Evaluate a checkpoint as SAFER's smoothed classifier: empirical accuracy and certified accuracy.
 
 Each example's prediction is the majority vote over N seeded random substitutions
-(benchmark.attack.smoothed.SmoothedScorer); it is certified when SAFER's Theorem 1 holds
+(models.smoothed_classifier.SmoothedScorer); it is certified when SAFER's Theorem 1 holds
 (benchmark.metrics.certify): the Clopper-Pearson lower bound on the top class's vote share,
 minus q_x, exceeds 1/2. The threat model certified against is infobench's attack threat
 model: any words of the hypothesis replaced by members of their counter-fitted perturbation
@@ -33,15 +33,13 @@ def smoothed_record_suffix(samples: int) -> str:
 
 def evaluate_smoothed(model, tokenizer, card, ckpt, loaded, n, seed, results_dir: Path, batch_size: int,
                       quiet: bool, samples: int) -> dict:
-    from benchmark.attack.model_wrapper import CachedScorer
-    from benchmark.attack.smoothed import SmoothedScorer
+    from models.smoothed_classifier import LogitScorer, SmoothedScorer
 
     indices = data_registry.sample_indices(len(loaded), n, seed)
     suffix = (f"n{len(indices)}-s{seed}-" if len(indices) < len(loaded) else "") + smoothed_record_suffix(samples)
     rid = records.record_id(card["model_id"], "evaluate", loaded.name, suffix)
     max_length = card["hyperparameters"].get("max_length", 128)
-    scorer = SmoothedScorer(CachedScorer(model, tokenizer, max_length=max_length, batch_size=batch_size),
-                            samples, seed=seed)
+    scorer = SmoothedScorer(LogitScorer(model, tokenizer, max_length, batch_size), samples, seed=seed)
     smoothing = {**scorer.describe(), "alpha": ALPHA, "certified_against": "hypothesis words (premise fixed)"}
     identity = records.evaluation_log_identity(card, loaded, indices, max_length=max_length, smoothing=smoothing)
     log_path = records.example_log_path(results_dir, rid)
