@@ -25,7 +25,7 @@ REPORTED_SCHEMA_VERSION = 1
 # Units shared by measured and reported metrics: accuracies and rates are fractions in [0, 1];
 # SQuAD EM/F1 and the share of perturbed words are percentages, as the producers write them.
 FRACTION_METRICS = ("accuracy", "clean_accuracy", "accuracy_under_attack", "attack_success_rate",
-                    "certified_accuracy")
+                    "certified_accuracy", "certified_accuracy_1word")
 PERCENT_METRICS = ("exact_match", "f1", "avg_words_perturbed_pct")
 COUNT_METRICS = ("avg_queries",)
 # (metric, header label, unit) for each attack recipe column group, in display order.
