@@ -18,8 +18,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
 	touch $@
 
+# Extra pytest arguments, e.g. PYTEST_ARGS="-m 'not slow'" to skip the long kill/resume checks.
+PYTEST_ARGS ?=
 test: setup
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
 
 demo: setup
 	bash scripts/demo.sh

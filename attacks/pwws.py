@@ -10,7 +10,6 @@ NAME = "pwws"
 PAPER = ("Ren et al. 2019, Generating Natural Language Adversarial Examples through Probability Weighted "
          "Word Saliency (ACL), https://aclanthology.org/P19-1103/")
 RESOURCES = ("nltk",)
-DEFAULTS = {"query_budget": None}
 
 
 def build(model_wrapper, resources, query_budget=None):

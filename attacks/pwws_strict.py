@@ -17,7 +17,6 @@ PAPER = ("Morris et al. 2020, Reevaluating Adversarial Examples in Natural Langu
          "sentence encoder cosine 0.98). Departure: no LanguageTool grammar check (cannot run offline); the "
          "part-of-speech constraint stands in")
 RESOURCES = ("nltk", "word_embedding", "sentence_encoder")
-DEFAULTS = {"min_cos_sim": 0.9, "use_threshold": 0.98, "use_window_size": 15, "query_budget": None}
 
 
 def build(model_wrapper, resources, min_cos_sim=0.9, use_threshold=0.98, use_window_size=15, query_budget=None):

@@ -6,8 +6,10 @@ A recipe is a module (under attacks/, in a directory listed by INFOBENCH_RECIPES
     NAME = "textfooler"                  # how users call it
     PAPER = "Jin et al. 2020, ..."       # what it reproduces
     RESOURCES = ("word_embedding", ...)  # names from RESOURCE_NAMES
-    DEFAULTS = {"max_candidates": 50}    # every parameter build() takes, with its default
-    def build(model_wrapper, resources, **params) -> textattack.Attack
+    def build(model_wrapper, resources, max_candidates=50, query_budget=None) -> textattack.Attack
+
+The recipe's parameters and their defaults are read from build()'s signature (every
+parameter after the first two has a default), so they are written in one place.
 
 Recipe modules import textattack inside `build` only (through
 benchmark.resources.import_textattack), so listing recipes stays fast. Any recipe that
@@ -20,6 +22,7 @@ import functools
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import os
 import pkgutil
 from dataclasses import dataclass, field
@@ -34,7 +37,8 @@ ENTRY_POINT_GROUP = "infobench.recipes"
 TEXTATTACK_PREFIX = "textattack:"
 NOT_RECIPES = {"registry"}  # modules of this package that are not recipes (plus any "_name")
 RESOURCE_NAMES = ("nltk", "word_embedding", "sentence_encoder")
-_REQUIRED = ("NAME", "PAPER", "RESOURCES", "DEFAULTS", "build")
+_REQUIRED = ("NAME", "PAPER", "RESOURCES", "build")
+_BUILD_POSITIONALS = 2  # build(model_wrapper, resources, ...): the parameters start after these
 
 
 @dataclass(frozen=True)
@@ -81,18 +85,58 @@ def recipe_from_module(module, source: str) -> Recipe:
     unknown = sorted(set(module.RESOURCES) - set(RESOURCE_NAMES))
     if unknown:
         raise UserError(f"recipe module {source} needs unknown resources {unknown}; known: {list(RESOURCE_NAMES)}")
+    defaults = build_defaults(module.build, source)
+    declared = getattr(module, "DEFAULTS", None)  # older recipes repeated them; they must agree
+    if declared is not None and dict(declared) != defaults:
+        raise UserError(f"recipe module {source}: DEFAULTS {dict(declared)} disagrees with build()'s signature "
+                        f"{defaults}; delete DEFAULTS, the signature is the one source")
     doc = (module.__doc__ or "").strip().splitlines()
     return Recipe(name=module.NAME, paper=module.PAPER, resources=tuple(module.RESOURCES),
-                  defaults=dict(module.DEFAULTS), build=module.build, source=source,
+                  defaults=defaults, build=module.build, source=source,
                   description=doc[0] if doc else "", aliases=tuple(getattr(module, "ALIASES", ())))
 
 
+def build_defaults(build: Callable, source: str) -> dict:
+    """{parameter: default} for build()'s parameters after (model_wrapper, resources).
+
+    Keyword-only parameters (after a `*`) are not recipe parameters: they are options for
+    code that reuses the function (textfooler_strict calls textfooler.build with them).
+    """
+    parameters = list(inspect.signature(build).parameters.values())[_BUILD_POSITIONALS:]
+    defaults = {}
+    for parameter in parameters:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise UserError(f"recipe {source}: build() takes {parameter}; name each parameter with its default")
+        if parameter.default is parameter.empty:
+            raise UserError(f"recipe {source}: build() parameter {parameter.name!r} has no default; "
+                            "every parameter after (model_wrapper, resources) needs one")
+        if parameter.kind != parameter.KEYWORD_ONLY:
+            defaults[parameter.name] = parameter.default
+    return defaults
+
+
 def discover(recipes_dirs: list[str | Path] = ()) -> Registry[Recipe]:
-    """Every recipe: built-in modules, extra directories, then entry points."""
+    """Every recipe: built-in modules, extra directories, then entry points.
+
+    Built once per process for each set of directories (INFOBENCH_RECIPES_PATH's included);
+    a recipe file added or edited afterwards is seen after `refresh_recipes()`.
+    """
+    directories = tuple([*_env_dirs(), *map(Path, recipes_dirs)])
+    return _build_registry(directories)
+
+
+def refresh_recipes() -> None:
+    """Forget the registries built so far: the next lookup finds recipe files anew (tests, notebooks)."""
+    _build_registry.cache_clear()
+    _file_recipe.cache_clear()
+
+
+@functools.lru_cache(maxsize=None)
+def _build_registry(directories: tuple[Path, ...]) -> Registry[Recipe]:
     registry: Registry[Recipe] = Registry("recipe")
     for recipe in _builtin_recipes():
         _add(registry, recipe)
-    for directory in [*_env_dirs(), *map(Path, recipes_dirs)]:
+    for directory in directories:
         for recipe in _directory_recipes(directory):
             _add(registry, recipe)
     for recipe in _entry_point_recipes():
@@ -141,7 +185,7 @@ def _directory_recipes(directory: Path) -> list[Recipe]:
 
 @functools.lru_cache(maxsize=256)
 def _file_recipe(path: str, mtime_ns: int) -> Recipe:
-    """Load a recipe file once per version of it (the registry is rebuilt on every lookup)."""
+    """Load a recipe file once per version of it (a refreshed registry reloads only edited files)."""
     tag = hashlib.sha256(path.encode()).hexdigest()[:12]
     spec = importlib.util.spec_from_file_location(f"infobench_extra_recipe_{tag}", path)
     module = importlib.util.module_from_spec(spec)
@@ -185,10 +229,11 @@ def textattack_recipe(name: str) -> Recipe:
 
     class_name = ATTACK_RECIPE_NAMES[name].rsplit(".", 1)[-1]  # resolved by attribute, never eval()
     recipe_class = getattr(importlib.import_module("textattack.attack_recipes"), class_name)
+    builder = _textattack_builder(name, recipe_class)
     doc = (recipe_class.__doc__ or "").strip().splitlines()
     return Recipe(name=TEXTATTACK_PREFIX + name, paper=doc[0].strip() if doc else class_name,
-                  resources=(), defaults={"query_budget": None},
-                  build=_textattack_builder(name, recipe_class), source=f"textattack.attack_recipes.{class_name}",
+                  resources=(), defaults=build_defaults(builder, class_name),
+                  build=builder, source=f"textattack.attack_recipes.{class_name}",
                   description=f"TextAttack's {class_name}, unchanged")
 
 

@@ -12,14 +12,6 @@ NAME = "textfooler"
 PAPER = ("Jin et al. 2020, Is BERT Really Robust? A Strong Baseline for Natural Language Attack on Text "
          "Classification and Entailment (AAAI), https://arxiv.org/abs/1907.11932")
 RESOURCES = ("word_embedding", "sentence_encoder", "nltk")
-DEFAULTS = {
-    "max_candidates": 50,
-    "min_cos_sim": 0.5,
-    "use_threshold": 0.840845057,
-    "use_window_size": 15,
-    "allow_verb_noun_swap": True,
-    "query_budget": None,
-}
 
 # The stopwords of the TextFooler public implementation, as in TextAttack's recipe.
 STOPWORDS = frozenset([

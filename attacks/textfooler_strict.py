@@ -22,14 +22,6 @@ PAPER = ("Morris et al. 2020, Reevaluating Adversarial Examples in Natural Langu
          "encoder cosine 0.98). Departure: no LanguageTool grammar check (cannot run offline); the "
          "part-of-speech constraint stands in")
 RESOURCES = ("word_embedding", "sentence_encoder", "nltk")
-DEFAULTS = {
-    "max_candidates": 50,
-    "min_cos_sim": 0.9,
-    "use_threshold": 0.98,
-    "use_window_size": 15,
-    "allow_verb_noun_swap": True,
-    "query_budget": None,
-}
 
 
 def build(model_wrapper, resources, max_candidates=50, min_cos_sim=0.9, use_threshold=0.98, use_window_size=15,

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
-from benchmark.core.atomic import atomic_write_json, fsync_dir
+from benchmark.core.atomic import atomic_write_json, staged_directory
 from benchmark.core.errors import UserError
 
 WEIGHTS_FILE = "model.safetensors"
@@ -38,30 +36,15 @@ def save_checkpoint(model, tokenizer, card: dict, out_dir: str | Path, extra_mod
     """
     from safetensors.torch import save_file
 
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    model.save_pretrained(staging, safe_serialization=True)
-    tokenizer.save_pretrained(staging)
-    for name, module in (extra_modules or {}).items():
-        state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
-        save_file(state, staging / f"{name}.safetensors")
-    card = {**card, "weights_sha256": sha256_file(staging / WEIGHTS_FILE)}
-    atomic_write_json(staging / CARD_FILE, card)
-    _replace_dir(staging, out_dir)
+    with staged_directory(out_dir) as staging:
+        model.save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
+        for name, module in (extra_modules or {}).items():
+            state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+            save_file(state, staging / f"{name}.safetensors")
+        card = {**card, "weights_sha256": sha256_file(staging / WEIGHTS_FILE)}
+        atomic_write_json(staging / CARD_FILE, card)
     return card
-
-
-def _replace_dir(staging: Path, target: Path) -> None:
-    if target.exists():
-        trash = target.with_name(f".{target.name}.old")
-        shutil.rmtree(trash, ignore_errors=True)
-        target.rename(trash)
-        staging.rename(target)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        staging.rename(target)
-    fsync_dir(target.parent)
 
 
 def read_card(ckpt_dir: str | Path) -> dict:

@@ -23,6 +23,7 @@ TASK_DATASETS = {"nli": ("snli-train", "snli-dev"), "qa": ("squad-train", "squad
 METHOD_PRESETS = {
     "standard": dict(adv_steps=0, beta=0.0, alpha=0.0),
     "freelb": dict(beta=0.0, alpha=0.0),
+    "infobert-std": dict(adv_steps=0),
     "pgd": dict(beta=0.0, alpha=0.0, adv_max_norm=0.1),
     "a2t": dict(adv_steps=0, beta=0.0, alpha=0.0),
     "safer": dict(adv_steps=0, beta=0.0, alpha=0.0),
@@ -80,6 +81,8 @@ class TrainConfig:
             (self.max_length >= 16, "max length must be at least 16"),
             (self.doc_stride >= 0, "doc stride must be >= 0"),
             (self.adv_steps >= 0, "adv steps must be >= 0"),
+            (self.method != "infobert-std" or self.adv_steps == 0,
+             "infobert-std trains without adversarial steps (--adv-steps 0); use --method infobert for K > 0"),
             (0 <= self.c_low <= self.c_high <= 1, "need 0 <= c_low <= c_high <= 1"),
             (self.ib_estimator in ("sampled", "club"), "ib estimator must be sampled or club"),
             (self.mixed_precision in ("no", "bf16", "fp16"), "mixed precision must be no, bf16 or fp16"),

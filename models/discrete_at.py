@@ -51,7 +51,8 @@ def a2t_step(model, batch: dict, ctx) -> dict:
     n_adv = math.ceil(hp.a2t_share * batch["input_ids"].size(0))
     stats = {"adv_examples": 0, "adv_flipped": 0, "queries": 0, "swaps": 0}
     if n_adv:
-        adversarial, stats = attack_rows(ctx.accelerator.unwrap_model(model), {k: v[:n_adv] for k, v in batch.items()}, hp)
+        head = {k: v[:n_adv] for k, v in batch.items()}
+        adversarial, stats = attack_rows(ctx.accelerator.unwrap_model(model), head, hp)
         batch = {k: torch.cat([v, adversarial[k]]) for k, v in batch.items()}
     loss = model(**batch).loss
     ctx.accelerator.backward(loss)
@@ -62,7 +63,8 @@ def attack_rows(model, rows: dict, hp) -> tuple[dict, dict]:
     """A2T's greedy gradient-ranked swap attack on `rows`, in eval mode; returns adversarial rows and counts."""
     device = rows["input_ids"].device
     subs = token_substitutions(hp.backbone, str(device))
-    allowed = subs.substitutable(rows["input_ids"]) & ~_stopword_mask(hp.backbone, str(device))[rows["input_ids"]]
+    stopword = _stopword_mask(hp.backbone, str(device))[rows["input_ids"]]
+    allowed = subs.substitutable(rows["input_ids"]) & ~stopword
     if "token_type_ids" in rows:  # NLI: the premise stays fixed, as in A2T's InputColumnModification
         allowed &= rows["token_type_ids"] == 1
     was_training = model.training

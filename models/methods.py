@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-
-import torch
+from typing import TYPE_CHECKING
 
 from benchmark.core.registry import Registry
-from models.adversarial import FixedDropout, ascend, init_perturbation
+
+if TYPE_CHECKING:  # torch is imported by the steps only: `infobench methods` lists without it (~3 s)
+    import torch
 
 
 @dataclass
@@ -42,6 +43,10 @@ def adversarial_step(model, batch: dict, ctx: StepContext) -> dict:
     gradients), then one backward of the whole step objective fills the weight gradients:
     exactly the released code's gradients, one weight-gradient pass cheaper per step.
     """
+    import torch
+
+    from models.adversarial import FixedDropout, ascend, init_perturbation
+
     hp, accelerator = ctx.hp, ctx.accelerator
     batch = dict(batch)
     input_ids = batch.pop("input_ids")
@@ -108,6 +113,11 @@ METHODS.register("freelb", Method("freelb", "FreeLB adversarial training (Zhu et
                                   adversarial_step, adversarial=True, regularized=False))
 METHODS.register("infobert", Method("infobert", "InfoBERT: FreeLB loop + IB and AF regularizers (Wang et al., ICLR 2021)",
                                     adversarial_step, adversarial=True, regularized=True))
+# The paper's "standard training" InfoBERT: the same IB and AF terms on clean inputs (K = 0).
+METHODS.register("infobert-std", Method("infobert-std",
+                                        "InfoBERT standard training: IB and AF regularizers, no adversarial steps "
+                                        "(K = 0; Wang et al., ICLR 2021)",
+                                        adversarial_step, adversarial=False, regularized=True))
 
 
 # Defences outside the FreeLB family; their modules load on first use (see each for the paper and departures).

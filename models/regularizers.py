@@ -55,15 +55,24 @@ class ClubInfoBottleneck(nn.Module):
         mu, logvar = self.mu(x), self.logvar(x)
         return (-0.5 * (t - mu).pow(2) / logvar.exp() - 0.5 * logvar).sum(-1)
 
-    def fit_step(self, x: torch.Tensor, t: torch.Tensor) -> float:
-        """One Adam step on -log q(t|x); the model's graph is not touched."""
+    def own_optimizer(self) -> torch.optim.Optimizer:
+        """q's Adam, made on first use (after the module has moved to its device).
+
+        Its moments and step count are training state: the train-state file saves and
+        restores them (models/train_state.py), or a resumed run would diverge.
+        """
         if self._optimizer is None:
             self._optimizer = torch.optim.Adam(self.parameters(), lr=self.lr)
+        return self._optimizer
+
+    def fit_step(self, x: torch.Tensor, t: torch.Tensor) -> float:
+        """One Adam step on -log q(t|x); the model's graph is not touched."""
+        optimizer = self.own_optimizer()
         nll = -self.log_density(x.detach(), t.detach()).mean()
-        self._optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad(set_to_none=True)
         nll.backward()
-        self._optimizer.step()
-        return float(nll)
+        optimizer.step()
+        return float(nll.detach())
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         x, t = non_pad_tokens(x, attention_mask), non_pad_tokens(t, attention_mask)

@@ -157,10 +157,15 @@ class TrainLoop:
     def state_modules(self) -> dict:
         return {"model": self.accelerator.unwrap_model(self.model), **self.regs}
 
+    def own_optimizers(self) -> dict:
+        """Optimizers that regularizers step themselves (CLUB's q), saved and restored with the run."""
+        return {name: reg.own_optimizer() for name, reg in self.regs.items() if hasattr(reg, "own_optimizer")}
+
     def resume(self) -> float:
         from models.train_state import load_train_state
 
-        progress = load_train_state(self.output, self.state_modules(), self.optimizer, self.scheduler)
+        progress = load_train_state(self.output, self.state_modules(), self.optimizer, self.scheduler,
+                                    self.own_optimizers())
         if progress is None:
             log.info("no saved state in %s: starting from step 0", self.output)
             self.train_log.start_fresh()
@@ -213,7 +218,8 @@ class TrainLoop:
 
         if self.accelerator.is_main_process:
             save_train_state(self.output, self.state_modules(), self.optimizer, self.scheduler,
-                             {"step": self.step, "total_steps": self.total_steps, "train_time_s": train_time})
+                             {"step": self.step, "total_steps": self.total_steps, "train_time_s": train_time},
+                             self.own_optimizers())
         self.accelerator.wait_for_everyone()
 
     def finish(self, train_time: float, warmup: int, quiet: bool) -> dict:

@@ -94,7 +94,7 @@ def substitute_cosine():
     """(calibrated threshold, strict threshold, cosine(a, b)) in the built substitute; None when not built."""
     import numpy as np
 
-    from benchmark.counterfit import NEIGHBOURS_FILE
+    from benchmark.resources.locate import NEIGHBOURS_FILE
     from benchmark.data import data_root
     from benchmark.resources.calibration import calibrate, translate
     from benchmark.resources import SUBSTITUTE_METADATA, read_embedding_folder, substitute_embedding_dir

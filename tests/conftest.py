@@ -37,11 +37,14 @@ def tiny_backbone(tmp_path_factory) -> str:
 
 @pytest.fixture()
 def run_cli(monkeypatch, capsys):
-    """Run `infobench ARGS` in-process; returns (exit code, stdout, stderr)."""
+    """Run `infobench ARGS` in-process; returns (exit code, stdout, stderr), argparse's own exits included."""
     from benchmark.cli import main
 
     def _run(*argv: str):
-        code = main(list(argv))
+        try:
+            code = main(list(argv))
+        except SystemExit as exit_:  # argparse rejects a flag (or prints --help) by exiting
+            code = exit_.code
         out = capsys.readouterr()
         return code, out.out, out.err
 
@@ -60,7 +63,7 @@ def loss_before_and_after_steps(method: str, cfg, model, batch, steps: int = 6):
     from models.training import build_regularizers
 
     regs = build_regularizers(cfg, model)
-    assert bool(regs) == (method == "infobert")
+    assert bool(regs) == METHODS.get(method).regularized
     params = list(model.parameters()) + [p for r in regs.values() for p in r.parameters()]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr)
     ctx = StepContext(hp=cfg, accelerator=Accelerator(cpu=True), **regs)

@@ -144,7 +144,6 @@ RECIPE_MODULE = '''
     NAME = "charswap-test"
     PAPER = "test recipe"
     RESOURCES = ()
-    DEFAULTS = {"query_budget": None}
 
 
     def build(model_wrapper, resources, query_budget=None):
@@ -186,3 +185,47 @@ def test_a_broken_recipe_module_is_named(tmp_path):
     (tmp_path / "half.py").write_text('NAME = "half"\n')
     with pytest.raises(UserError, match="half.py lacks PAPER"):
         discover([tmp_path])
+
+
+def _recipe_file(folder: Path, name: str, signature: str, extra: str = "") -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name.replace('-', '_')}.py").write_text(
+        f'NAME = "{name}"\nPAPER = "test"\nRESOURCES = ()\n{extra}\n\ndef build({signature}):\n    return None\n')
+
+
+def test_recipe_parameters_come_from_the_build_signature(tmp_path):
+    from attacks.registry import discover
+    from benchmark.core.errors import UserError
+
+    good = tmp_path / "good"
+    _recipe_file(good, "sig-test", "model_wrapper, resources, max_candidates=7, query_budget=None, *, internal=1")
+    # Keyword-only options are for code reusing build() (textfooler_strict), not for users.
+    assert discover([good]).get("sig-test").defaults == {"max_candidates": 7, "query_budget": None}
+    shipped = discover()  # the shipped recipes declare no DEFAULTS
+    assert shipped.get("textfooler").defaults == {"max_candidates": 50, "min_cos_sim": 0.5, "use_threshold": 0.840845057,
+                                                  "use_window_size": 15, "allow_verb_noun_swap": True,
+                                                  "query_budget": None}
+    assert shipped.get("pwws-strict").defaults == {"min_cos_sim": 0.9, "use_threshold": 0.98, "use_window_size": 15,
+                                                   "query_budget": None}
+    for case, signature, extra, message in [
+            ("nodefault", "model_wrapper, resources, depth", "", "'depth' has no default"),
+            ("kwargs", "model_wrapper, resources, **params", "", r"takes \*\*params"),
+            ("disagree", "model_wrapper, resources, query_budget=None", 'DEFAULTS = {"query_budget": 5}',
+             "disagrees with build"),
+    ]:
+        _recipe_file(tmp_path / case, f"{case}-test", signature, extra)
+        with pytest.raises(UserError, match=message):
+            discover([tmp_path / case])
+
+
+def test_the_registry_is_built_once_per_process_until_refreshed(tmp_path):
+    from attacks.registry import discover, get_recipe, refresh_recipes
+
+    assert discover() is discover() and get_recipe("pwws") is get_recipe("pwws")
+    folder = tmp_path / "recipes"
+    _recipe_file(folder, "first-test", "model_wrapper, resources, query_budget=None")
+    assert discover([folder]) is discover([folder]) and "first-test" in discover([folder])
+    _recipe_file(folder, "second-test", "model_wrapper, resources, query_budget=None")
+    assert "second-test" not in discover([folder])  # built once: a file added later is not scanned for
+    refresh_recipes()
+    assert {"first-test", "second-test"} <= set(discover([folder]).names())

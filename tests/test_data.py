@@ -15,9 +15,21 @@ def test_real_sets_load_with_label_names(data_root):
     assert set(e["label"] for e in snli.examples) == set(data.NLI_LABELS)
     anli = data.load("anli-r3-test")
     assert len(anli) == 1200 and anli.examples[0]["id"]
-    tf = data.load("mnli-mm-textfooler")
+    tf = data.load("mnli-mm-tf1k-clean")
     assert len(tf) == 1000 and tf.examples[0].keys() >= {"premise", "hypothesis", "label"}
     assert data.expand("anli") == ("anli-r1-test", "anli-r2-test", "anli-r3-test")
+
+
+def test_tf1k_clean_samples_keep_their_old_names_as_aliases(data_root):
+    assert data.expand("textfooler") == data.expand("tf1k-clean") == (
+        "snli-tf1k-clean", "mnli-m-tf1k-clean", "mnli-mm-tf1k-clean")
+    old = data.load("snli-textfooler")
+    assert old.name == "snli-tf1k-clean" and old.fingerprint() == data.load("snli-tf1k-clean").fingerprint()
+    assert data.canonical_name("mnli-m-textfooler") == "mnli-m-tf1k-clean"
+    for name in data.DATASETS:  # nothing called adversarial is clean, and the clean samples say so
+        description = data.DATASETS.get(name).description.lower()
+        assert not ("tf1k-clean" in name and "adversarial" in description)
+        assert "tf1k-clean" not in name or "clean sample" in description
 
 
 def test_anli_integer_labels_map_by_name(data_root):
@@ -65,7 +77,7 @@ def test_missing_file_and_unlabelled_rows_are_counted(tmp_path, monkeypatch):
 def test_tsv_needs_three_fields(tmp_path, monkeypatch):
     _local(tmp_path, monkeypatch, "textfooler_1k/snli.tsv", b"neutral\tonly two\n")
     with pytest.raises(UserError, match=r"snli.tsv:1: expected 3 tab-separated fields"):
-        data.load("snli-textfooler")
+        data.load("snli-tf1k-clean")
 
 
 def test_unknown_names_suggest_close_matches():

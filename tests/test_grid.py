@@ -169,6 +169,7 @@ def two_node_cluster():
     cluster.shutdown()
 
 
+@pytest.mark.slow
 def test_two_node_cluster_spreads_shards_and_survives_a_killed_worker(two_node_cluster, tiny_checkpoints,
                                                                        reference, tmp_path):
     from benchmark.grid.driver import load_grid, run_grid

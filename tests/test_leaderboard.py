@@ -186,7 +186,7 @@ def test_two_runs_write_byte_identical_files(tmp_path):
     assert b"tEXt" not in snapshots[0]["plots/anli_rounds.png"]  # no Software/version text chunk
     text = readme.read_text()
     assert text.startswith("# project\n\n<!-- leaderboard:start -->\n") and text.endswith("<!-- leaderboard:end -->\n\ntail\n")
-    assert "### NLI (measured)" in text and "old" not in text and "](results/plots/anli_rounds.png)" in text
+    assert "### NLI (measured)" in text and "\nold\n" not in text and "](results/plots/anli_rounds.png)" in text
 
 
 # ---------------------------------------------------------------- invalid and duplicate records

@@ -92,6 +92,7 @@ def _logged_lines(log: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_evaluation_killed_three_times_resumes_to_the_same_record(tiny_checkpoint, tmp_path, data_root):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     subprocess.run(_evaluate_cmd(tiny_checkpoint, tmp_path / "straight"), check=True, env=env, timeout=600)

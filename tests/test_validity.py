@@ -126,7 +126,7 @@ def _entry(result, flagged=None):
 
 
 def test_validity_filtered_metric_on_a_small_log():
-    from benchmark.attack_scoring import counts_from_log, metrics_from_log
+    from benchmark.metrics.attack import counts_from_log, metrics_from_log
 
     log = [_entry("skipped"), _entry("failed"), _entry("failed"), _entry("successful", flagged=True),
            _entry("successful", flagged=False), _entry("successful", flagged=False)]
@@ -139,7 +139,7 @@ def test_validity_filtered_metric_on_a_small_log():
 
 
 def test_logs_without_validity_get_no_validity_figures():
-    from benchmark.attack_scoring import metrics_from_log
+    from benchmark.metrics.attack import metrics_from_log
 
     log = [{k: v for k, v in _entry(kind).items() if k != "validity"} for kind in ("failed", "successful")]
     assert not any("validity" in key for key in metrics_from_log(log))

@@ -26,6 +26,7 @@ from benchmark import data as data_registry
 from benchmark import records
 from benchmark.core.atomic import append_jsonl, atomic_write_text, read_jsonl_log
 from benchmark.core.errors import UserError
+from benchmark.records.adversarial import load_dataset
 
 log = logging.getLogger(__name__)
 HEADER_KEY = "header"
@@ -132,9 +133,10 @@ def _plan(spec: AttackSpec) -> dict:
 
     card = read_card(spec.checkpoint)
     recipe = get_recipe(spec.recipe, list(spec.recipes_dirs))
-    params = recipe.resolve_params({**spec.recipe_params, "query_budget": spec.query_budget})
+    from benchmark.attack.budget import resolve_params
+    params = resolve_params(recipe, {**spec.recipe_params, "query_budget": spec.query_budget})
     _check_resources(recipe)
-    loaded = data_registry.load(spec.dataset)
+    loaded = load_dataset(spec.dataset, spec.results_dir)
     _check_compatible(card, loaded)
     indices = data_registry.sample_indices(len(loaded), spec.n, spec.seed)
     shard_indices = indices if spec.shard is None else indices[spec.shard[0]::spec.shard[1]]
@@ -225,8 +227,10 @@ def _attack_missing(spec, plan, header, done: dict, todo: list[int], quiet: bool
         from benchmark.attack.smoothed import smoothed_model_wrapper
         wrapper = smoothed_model_wrapper(wrapper, spec.smoothing, seed=spec.seed)
     resources = RecipeResources()
-    attack = plan["recipe"].build(wrapper, resources, **plan["params"])
+    from benchmark.attack.budget import build_attack, install_budget_tracer
+    attack = build_attack(plan["recipe"], wrapper, resources, plan["params"])  # + the perturbation cap, if set
     _freeze_premise(attack)
+    tracer = install_budget_tracer(attack)  # logs the budgets that would succeed (robustness curves)
     # The wrapper batches by length itself: hand it every candidate of a step at once.
     attack.goal_function.batch_size = max(attack.goal_function.batch_size, 4096)
     encoder, encoder_record = _similarity_encoder(resources)
@@ -236,7 +240,7 @@ def _attack_missing(spec, plan, header, done: dict, todo: list[int], quiet: bool
     else:
         _check_same_run(plan["log_path"], header, fresh)
     context = dict(plan=plan, attack=attack, wrapper=wrapper, tokenizer=tokenizer, encoder=encoder,
-                   seed=spec.seed, label_names=card["label_names"])
+                   seed=spec.seed, label_names=card["label_names"], tracer=tracer)
     _attack_loop(context, done, todo, quiet)
     return fresh if header is None else header
 
@@ -279,8 +283,11 @@ def attack_one(context: dict, index: int) -> dict:
             similarity = cosine_similarity(context["encoder"], example["hypothesis"], perturbed)
         validity = example_flags(example["hypothesis"], perturbed, similarity)
     truncated = len(context["tokenizer"](example["premise"], example["hypothesis"])["input_ids"]) > plan["max_length"]
-    return example_entry(index, example, context["label_names"], result, attack.goal_function,
-                         plan["params"].get("query_budget"), similarity, truncated, seconds, validity)
+    entry = example_entry(index, example, context["label_names"], result, attack.goal_function,
+                          plan["params"].get("query_budget"), similarity, truncated, seconds, validity)
+    if context.get("tracer") is not None:
+        entry.update(context["tracer"].fields(result))
+    return entry
 
 
 def _show_success_rate(bar, done: dict) -> None:
@@ -379,6 +386,7 @@ def _check_shard_headers(headers: list[dict]) -> dict:
 
 def _record(card: dict, checkpoint: Path, header: dict, entries: list[dict], shard) -> dict:
     from benchmark.metrics.attack import counts_from_log, metrics_from_log
+    from benchmark.metrics.outcomes import intervals
 
     evaluation = {
         "dataset": header["dataset"], "source": header["source"], "n_available": header["n_available"],
@@ -391,10 +399,11 @@ def _record(card: dict, checkpoint: Path, header: dict, entries: list[dict], sha
     if shard is not None:
         evaluation["shard"] = header["shard"]
         rid = header["shard"]["record_id"]
+    metrics, counts = metrics_from_log(entries), counts_from_log(entries)
     return records.make_record(
         rid=rid, kind="attack", checkpoint=records.checkpoint_identity(card, checkpoint), evaluation=evaluation,
-        metrics=metrics_from_log(entries), counts=counts_from_log(entries),
-        wall_time_s=sum(e["seconds"] for e in entries), device=header.get("device") or "unknown")
+        metrics=metrics, counts=counts, wall_time_s=sum(e["seconds"] for e in entries),
+        device=header.get("device") or "unknown", intervals=intervals("attack", metrics, counts, entries))
 
 
 def _sha256_json(value) -> str:

@@ -16,6 +16,8 @@ def register(subparsers) -> None:
     parser.add_argument("-n", type=int, default=None, help="seeded sample of N examples (default: all)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (also seeds each example's attack)")
     parser.add_argument("--query-budget", type=int, default=None, help="max model queries per example")
+    parser.add_argument("--max-perturbed-share", type=float, default=None, metavar="S",
+                        help="perturb at most floor(S x words) words of an example (0 < S <= 1; any recipe)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                         help="override a recipe parameter (JSON value), e.g. --param min_cos_sim=0.7")
     parser.add_argument("--shard", help="attack only shard i/N of the sample (0 <= i < N); see --merge")
@@ -49,7 +51,8 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
 
     spec = AttackSpec(checkpoint=Path(args.checkpoint), recipe=args.recipe, dataset=args.dataset, n=args.n,
-                      seed=args.seed, query_budget=args.query_budget, recipe_params=_params(args.param),
+                      seed=args.seed, query_budget=args.query_budget,
+                      recipe_params=_params(args.param, args.max_perturbed_share),
                       shard=parse_shard(args.shard), results_dir=Path(args.results),
                       recipes_dirs=tuple(args.recipes_dir), batch_size=args.batch_size, precision=args.precision,
                       device=args.device, smoothing=args.smoothing)
@@ -67,7 +70,7 @@ def run(args) -> int:
     return 0
 
 
-def _params(pairs: list[str]) -> dict:
+def _params(pairs: list[str], max_perturbed_share: float | None = None) -> dict:
     import json
 
     from benchmark.core.errors import UserError
@@ -81,4 +84,6 @@ def _params(pairs: list[str]) -> dict:
             params[key] = json.loads(value)
         except json.JSONDecodeError:
             params[key] = value  # a bare word: take it as text
+    if max_perturbed_share is not None:
+        params["max_perturbed_share"] = max_perturbed_share  # the runner's cap (benchmark/attack/budget.py)
     return params

@@ -8,7 +8,7 @@ import sys
 def register(subparsers) -> None:
     parser = subparsers.add_parser("evaluate", help="evaluate a checkpoint on datasets (accuracy / EM-F1 records)",
                                    description="Score a checkpoint on a registered dataset or group (anli, "
-                                               "textfooler); writes one record per set to RESULTS/records.")
+                                               "tf1k-clean); writes one record per set to RESULTS/records.")
     parser.add_argument("checkpoint", help="checkpoint directory made by `infobench train`")
     parser.add_argument("--dataset", required=True, action="append",
                         help="dataset or group name; repeat for several (see `infobench datasets`)")

@@ -15,7 +15,7 @@ def register(subparsers) -> None:
 def list_datasets(args) -> int:
     from tabulate import tabulate
 
-    from benchmark.data import DATASET_GROUPS, DATASETS, data_root
+    from benchmark.data import DATASET_GROUPS, DATASETS, GROUP_ALIASES, data_root
 
     root = data_root()
     rows = []
@@ -25,6 +25,7 @@ def list_datasets(args) -> int:
         hub = "/".join(x for x in (spec.hub_id, spec.hub_config, spec.hub_split) if x) or "-"
         rows.append([name, spec.task, local, hub, spec.description])
     rows += [[group, "group", "", "", " + ".join(members)] for group, members in DATASET_GROUPS.items()]
+    rows += [[old, "alias", "", "", f"earlier name of {new}"] for old, new in GROUP_ALIASES.items()]
     sys.stdout.write(tabulate(rows, headers=["name", "task", "local copy", "hub", "description"]) + "\n")
     sys.stdout.write(f"\nlocal root (INFOBENCH_DATA): {root or 'not set: datasets come from the hub'}\n")
     return 0

@@ -29,7 +29,8 @@ def register(subparsers) -> None:
 def run_build(args) -> int:
     from pathlib import Path
 
-    from benchmark.resources.counterfit import NEIGHBOURS_FILE, CounterfitConfig, build_substitute
+    from benchmark.resources.counterfit import CounterfitConfig, build_substitute
+    from benchmark.resources.locate import NEIGHBOURS_FILE
     from benchmark.data import DATA_ENV, data_root
     from benchmark.core.errors import UserError
     from benchmark.resources import SUBSTITUTE_METADATA, substitute_embedding_dir

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -48,6 +50,36 @@ def fsync_dir(directory: str | Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def staged_directory(target: str | Path) -> Iterator[Path]:
+    """Yield an empty directory beside `target` to fill; on success it replaces `target` whole.
+
+    A reader sees the old directory or the new one, never a half-written one: the
+    staging directory is renamed into place only after the body finished. If the body
+    raises, the staging directory is removed and `target` is left as it was. (A crash
+    between the two renames of the swap leaves no `target`: callers treat that as absent.)
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; published folders follow the umask
+        yield staging
+        _swap_in(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    retired = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists():
+        os.replace(target, retired)
+    os.replace(staging, target)
+    fsync_dir(target.parent)
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def append_jsonl(path: str | Path, obj) -> None:

@@ -46,6 +46,18 @@ class DatasetSpec:
     label: str = "label"
     id_column: str | None = None
     index_labels: tuple[str, ...] = NLI_LABELS  # meaning of integer labels in the local file
+    attack_source: "AttackSource | None" = None  # set: the successful examples of that attack record
+
+
+@dataclass(frozen=True)
+class AttackSource:
+    """The attack record whose successful examples form a named adversarial set (see benchmark/records/adversarial.py)."""
+
+    model_id: str
+    recipe: str
+    dataset: str
+    n: int
+    seed: int = 0
 
 
 @dataclass
@@ -55,6 +67,7 @@ class LoadedDataset:
     examples: list[dict]
     source: str
     skipped: dict[str, int] = field(default_factory=dict)
+    provenance: dict | None = None  # adversarial sets: the attack record they come from
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -70,8 +83,12 @@ DATASETS: Registry[DatasetSpec] = Registry("dataset")
 # A group name expands to several registered sets, evaluated one by one and combined.
 DATASET_GROUPS: dict[str, tuple[str, ...]] = {
     "anli": ("anli-r1-test", "anli-r2-test", "anli-r3-test"),
-    "textfooler": ("snli-textfooler", "mnli-m-textfooler", "mnli-mm-textfooler"),
+    "tf1k-clean": ("snli-tf1k-clean", "mnli-m-tf1k-clean", "mnli-mm-tf1k-clean"),
 }
+# Earlier names of the TextFooler clean 1k samples: they said "textfooler" but hold clean examples
+# (the inputs the paper attacked, not its adversarial outputs). Kept so old commands and record
+# ids still resolve.
+GROUP_ALIASES = {"textfooler": "tf1k-clean"}
 
 
 def _declare(*specs: DatasetSpec) -> None:
@@ -100,13 +117,15 @@ for _round in (1, 2, 3):
         DatasetSpec(f"anli-r{_round}-dev", task="nli", description=f"ANLI round {_round} dev (hub only)",
                     hub_id="facebook/anli", hub_split=f"dev_r{_round}", id_column="uid"),
     )
+# Clean samples: accuracy on them is clean accuracy. Attack them (`infobench attack --dataset
+# snli-tf1k-clean`) to measure robustness on the examples the TextFooler paper used.
+for _name, _file, _what in (("snli", "snli.tsv", "SNLI test"), ("mnli-m", "mnli_matched.tsv", "MNLI dev-matched"),
+                            ("mnli-mm", "mnli_mismatched.tsv", "MNLI dev-mismatched")):
+    DATASETS.register(f"{_name}-tf1k-clean", DatasetSpec(
+        f"{_name}-tf1k-clean", task="nli", local_path=f"textfooler_1k/{_file}", local_format="tsv",
+        description=f"{_what} clean sample (1k, unperturbed) that the TextFooler paper attacked; "
+                    f"formerly {_name}-textfooler"), aliases=(f"{_name}-textfooler",))
 _declare(
-    DatasetSpec("snli-textfooler", task="nli", description="SNLI test sample attacked in the TextFooler paper (1k)",
-                local_path="textfooler_1k/snli.tsv", local_format="tsv"),
-    DatasetSpec("mnli-m-textfooler", task="nli", description="MNLI dev-matched sample of the TextFooler paper (1k)",
-                local_path="textfooler_1k/mnli_matched.tsv", local_format="tsv"),
-    DatasetSpec("mnli-mm-textfooler", task="nli", description="MNLI dev-mismatched sample of the TextFooler paper (1k)",
-                local_path="textfooler_1k/mnli_mismatched.tsv", local_format="tsv"),
     DatasetSpec("mnli-train", task="nli", description="MultiNLI train (hub only)",
                 hub_id="nyu-mll/multi_nli", hub_split="train", id_column="pairID"),
     DatasetSpec("mnli-dev-m", task="nli", description="MultiNLI dev matched (hub only)",
@@ -130,6 +149,18 @@ _declare(
                 hub_config="AddOneSent", hub_split="validation", **_SQUAD),
 )
 
+# Transfer sets (the InfoBERT paper's TextFooler protocol, offline): the TextFooler examples that fooled
+# a standard MiniLM trained with a seed no compared model uses, on the three clean TextFooler 1k samples.
+ADVERSARIAL_PREFIX = "adv:"  # "adv:<attack record id>": any finished attack record's successful examples
+TRANSFER_SOURCE_MODEL = "standard-minilm-l6-snli-s7"
+for _short in ("snli", "mnli-m", "mnli-mm"):
+    _clean = f"{_short}-tf1k-clean"  # the clean TextFooler 1k sample (formerly <short>-textfooler)
+    _declare(DatasetSpec(f"tf-transfer-{_short}", task="nli",
+                         description=f"transfer set: TextFooler examples that fooled {TRANSFER_SOURCE_MODEL} "
+                                     f"on {_clean} (built from its attack record in the results folder)",
+                         attack_source=AttackSource(TRANSFER_SOURCE_MODEL, "textfooler", _clean, n=1000)))
+DATASET_GROUPS["tf-transfer"] = ("tf-transfer-snli", "tf-transfer-mnli-m", "tf-transfer-mnli-mm")
+
 
 def data_root() -> Path | None:
     root = os.environ.get(DATA_ENV)
@@ -138,6 +169,9 @@ def data_root() -> Path | None:
 
 def expand(name: str) -> tuple[str, ...]:
     """A group name ("anli") to its member sets; a plain name to itself."""
+    if name.startswith(ADVERSARIAL_PREFIX):
+        return (name,)
+    name = GROUP_ALIASES.get(name, name)
     if name in DATASET_GROUPS:
         return DATASET_GROUPS[name]
     try:
@@ -146,8 +180,32 @@ def expand(name: str) -> tuple[str, ...]:
         raise UserError(f"{err} Groups: {', '.join(DATASET_GROUPS)}.") from None
 
 
+def is_adversarial(name: str) -> bool:
+    """Built from an attack record (loaded by benchmark.records.adversarial), not from a data file."""
+    return name.startswith(ADVERSARIAL_PREFIX) or (name in DATASETS and DATASETS.get(name).attack_source is not None)
+
+
+def task_of(name: str) -> str:
+    """The task of a registered set or an adversarial "adv:" set (attacks run on NLI only)."""
+    return "nli" if name.startswith(ADVERSARIAL_PREFIX) else DATASETS.get(name).task
+
+
+def canonical_name(name: str) -> str:
+    """The current name of a dataset or group, for names recorded under an earlier one; unknown names as given."""
+    if name in GROUP_ALIASES:
+        return GROUP_ALIASES[name]
+    return DATASETS.canonical(name) if name in DATASETS else name
+
+
 def load(name: str) -> LoadedDataset:
-    """Load a registered dataset from $INFOBENCH_DATA when set, else from the hub."""
+    """Load a registered dataset from $INFOBENCH_DATA when set, else from the hub.
+
+    Adversarial sets ("adv:<record id>", tf-transfer-*) are made from attack records, a layer up:
+    benchmark.records.adversarial.load_dataset loads those and everything else.
+    """
+    if is_adversarial(name):
+        raise UserError(f"{name} is an adversarial set (made from an attack record); this command takes "
+                        "datasets only (use it with evaluate, transfer, export or a grid's [[evaluate]])")
     spec = DATASETS.get(name)
     root = data_root()
     if root is not None and spec.local_path is not None:

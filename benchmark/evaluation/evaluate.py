@@ -15,6 +15,8 @@ from benchmark import data as data_registry
 from benchmark import records
 from benchmark.core.atomic import append_jsonl
 from benchmark.core.errors import UserError
+from benchmark.metrics import outcomes
+from benchmark.records.adversarial import load_dataset
 
 log = logging.getLogger(__name__)
 CHUNK = 256  # examples scored between two log appends
@@ -34,7 +36,8 @@ def evaluate(ckpt: Path, dataset: str, n: int | None, seed: int, results_dir: Pa
     written = [evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch_size, quiet, smoothing)
                for name in names]
     if len(names) > 1:
-        written.append(combined_record(dataset, written, card, ckpt, results_dir))
+        group = data_registry.canonical_name(dataset)  # "textfooler" is recorded as "tf1k-clean"
+        written.append(combined_record(group, written, card, ckpt, results_dir))
     return written
 
 
@@ -54,7 +57,7 @@ def _check_task(card: dict, loaded) -> None:
 
 def evaluate_one(model, tokenizer, card, ckpt, name, n, seed, results_dir, batch_size, quiet,
                  smoothing: int | None = None) -> dict:
-    loaded = data_registry.load(name)
+    loaded = load_dataset(name, results_dir)  # adversarial sets come from the results folder
     _check_task(card, loaded)
     if smoothing is not None:
         from benchmark.evaluation.smoothed import evaluate_smoothed
@@ -112,11 +115,14 @@ def _write_nli_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, resu
         "sample": {"n": len(indices), "seed": seed, "indices_sha256": _indices_hash(indices)},
         "examples_sha256": loaded.fingerprint(indices), "skipped_by_rule": loaded.skipped, "max_length": max_length,
     }
+    if loaded.provenance is not None:  # an adversarial set: which attack record (by sha256) it comes from
+        evaluation["adversarial_source"] = loaded.provenance
     metrics = {"accuracy": correct / len(chosen)}
     counts = {"n": len(chosen), "correct": correct, "truncated": sum(e["truncated"] for e in chosen)}
     record = records.make_record(rid=rid, kind="evaluate", checkpoint=records.checkpoint_identity(card, ckpt),
                                  evaluation=evaluation, metrics=metrics, counts=counts, wall_time_s=wall,
-                                 device=str(next(model.parameters()).device))
+                                 device=str(next(model.parameters()).device),
+                                 intervals=outcomes.intervals("evaluate", metrics, counts, chosen))
     records.write_record(results_dir, record)
     log.info("%s: accuracy %.4f on %d examples", loaded.name, metrics["accuracy"], len(chosen))
     return record
@@ -147,6 +153,7 @@ def combined_record(group: str, parts: list[dict], card, ckpt, results_dir: Path
                             parts[0]["record_id"].rsplit("__", 1)[-1] if sampled or smoothed else "")
     record = records.make_record(rid=rid, kind="evaluate", checkpoint=records.checkpoint_identity(card, ckpt),
                                  evaluation=evaluation, metrics=metrics, counts={"n": n, "correct": correct},
-                                 wall_time_s=sum(p["wall_time_s"] for p in parts), device=parts[0]["device"])
+                                 wall_time_s=sum(p["wall_time_s"] for p in parts), device=parts[0]["device"],
+                                 intervals=outcomes.intervals("evaluate", metrics, {"n": n, "correct": correct}))
     records.write_record(results_dir, record)
     return record

@@ -22,6 +22,7 @@ from benchmark import data as data_registry
 from benchmark import records
 from benchmark.core.atomic import append_jsonl
 from benchmark.core.errors import UserError
+from benchmark.metrics import outcomes
 from benchmark.metrics.squad import aggregate, original_id, score
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,8 @@ def _write_record(rid, card, ckpt, loaded, indices, seed, chosen, wall, results_
     }
     record = records.make_record(rid=rid, kind="evaluate", checkpoint=records.checkpoint_identity(card, ckpt),
                                  evaluation=evaluation, metrics=metrics, counts=counts, wall_time_s=wall,
-                                 device=str(next(model.parameters()).device))
+                                 device=str(next(model.parameters()).device),
+                                 intervals=outcomes.intervals("evaluate", metrics, counts, chosen))
     records.write_record(results_dir, record)
     log.info("%s: EM %.2f F1 %.2f on %d questions (%d groups)", loaded.name, metrics["exact_match"],
              metrics["f1"], counts["n_questions"], counts["n"])

@@ -89,6 +89,20 @@ def _score_missing(scorer, card, loaded, todo: list[int], done: dict, log_path: 
             bar.update(len(chunk))
 
 
+def _intervals(metrics: dict, counts: dict, chosen: list[dict]) -> dict:
+    """Each rate's n and 95% Wilson interval, the certified ones beside the empirical accuracy's."""
+    from benchmark.core import stats
+    from benchmark.metrics import outcomes
+
+    found = outcomes.intervals("evaluate", {"accuracy": metrics["accuracy"]}, counts, chosen)
+    pairs = (("certified_accuracy", "certified_correct"), ("certified_accuracy_1word", "certified_1word_correct"))
+    for name, key in pairs:
+        interval = stats.wilson_interval(counts[key], counts["n"])
+        found[name] = {"n": counts["n"], "low": interval.low, "high": interval.high,
+                       "confidence": stats.CONFIDENCE, "method": "wilson"}
+    return dict(sorted(found.items()))
+
+
 def _write_record(rid, card, ckpt, loaded, indices, seed, chosen, smoothing, wall, results_dir, model) -> dict:
     import hashlib
     import json
@@ -108,10 +122,12 @@ def _write_record(rid, card, ckpt, loaded, indices, seed, chosen, smoothing, wal
                "certified_accuracy_1word": sum(e["certified_1word_correct"] for e in chosen) / len(chosen),
                "seconds_per_example": sum(e["seconds"] for e in chosen) / len(chosen)}
     counts = {"n": len(chosen), "correct": correct, "certified_correct": certified,
+              "certified_1word_correct": sum(e["certified_1word_correct"] for e in chosen),
               "certified": sum(e["certified"] for e in chosen)}
     record = records.make_record(rid=rid, kind="evaluate", checkpoint=records.checkpoint_identity(card, ckpt),
                                  evaluation=evaluation, metrics=metrics, counts=counts, wall_time_s=wall,
-                                 device=str(next(model.parameters()).device))
+                                 device=str(next(model.parameters()).device),
+                                 intervals=_intervals(metrics, counts, chosen))
     records.write_record(results_dir, record)
     log.info("%s smoothed (N=%d): accuracy %.4f, certified %.4f on %d examples", loaded.name,
              smoothing["samples"], metrics["accuracy"], metrics["certified_accuracy"], len(chosen))

@@ -63,13 +63,13 @@ def load_grid(path, results_dir=None) -> tuple[GridSpec, list[CellPlan]]:
 
 
 def plan_grid(grid: GridSpec) -> list[CellPlan]:
-    from benchmark import data
+    from benchmark.records.adversarial import load_dataset
 
     loaded = {}
 
     def dataset(name):
         if name not in loaded:
-            loaded[name] = data.load(name)
+            loaded[name] = load_dataset(name, grid.results_dir)
         return loaded[name]
 
     plans = [_plan_attack(grid, cell, dataset) if cell.kind == "attack" else _plan_evaluate(grid, cell, dataset)

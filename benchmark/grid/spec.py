@@ -282,7 +282,7 @@ def _check_task(kind: str, card: dict, ckpt: str, dataset: str, where: str) -> N
     from benchmark import data
 
     for name in data.expand(dataset):
-        task = data.DATASETS.get(name).task
+        task = data.task_of(name)
         if task != card["task"] or (kind == "attack" and task != "nli"):
             needs = "an NLI" if kind == "attack" else f"a {card['task']}"
             raise UserError(f"{where}: {name} is a {task} dataset but {ckpt} is a {card['task']} checkpoint "

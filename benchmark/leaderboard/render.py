@@ -22,10 +22,15 @@ log = logging.getLogger(__name__)
 README_START = "<!-- leaderboard:start -->"
 README_END = "<!-- leaderboard:end -->"
 MISSING = "–"
-LEGEND = ("Percentages with one decimal. acc% = accuracy; for each attack recipe (recipe/dataset): "
+LEGEND = ("Percentages with one decimal. acc% = accuracy; *-tf1k-clean = the clean (unperturbed) 1k samples "
+          "the TextFooler paper attacked, so their acc% is clean accuracy; for each attack recipe (recipe/dataset): "
           "clean% = accuracy on the attacked sample before the attack, AuA% = accuracy under attack, "
           "Suc% = attack success rate, queries = average model queries per attacked example, "
-          "pert% = average share of words perturbed; QA: EM/F1 on SQuAD dev and Adversarial SQuAD.")
+          "pert% = average share of words perturbed; QA: EM/F1 on SQuAD dev and Adversarial SQuAD. "
+          "In parentheses: the 95% interval (Wilson for rates, seeded bootstrap for means such as F1 and queries). "
+          "A row merging several seeds shows mean ± sd over its seeds. Bold: the column's best and every row "
+          "not significantly below it (exact McNemar on the same examples, else Fisher's exact test; "
+          "F1 by paired permutation; Holm-corrected per column, alpha 0.05): bold cells read as ties.")
 REPORTED_NOTE = ("Reported, not measured: numbers copied from the sources named in each row "
                  "(results/reported/*.json). They are never mixed into the measured tables or the plots.")
 EMPTY_NOTE = ("No measured records yet: `infobench evaluate` and `infobench attack` write them to "
@@ -42,15 +47,32 @@ def format_cell(value, unit: str) -> str:
     return str(value)
 
 
+def stat_cell(value, column: Column, stats, bold=("**", "**")) -> str:
+    """The value with its interval ("77.8 (77.0–78.6)") or seed spread ("77.8 ± 0.4 sd"), bold when tied."""
+    shown = format_cell(value, column.unit)
+    if stats is None or shown == MISSING:
+        return shown
+    if stats.tie:
+        shown = f"{bold[0]}{shown}{bold[1]}"
+    scale = 100.0 if column.unit == "fraction" else 1.0
+    if stats.seeds is not None:
+        spread = f" ± {stats.sd * scale:.1f} sd" if stats.sd is not None else ""
+        return f"{shown}{spread} ({stats.seeds} seed{'s' if stats.seeds > 1 else ''})"
+    if stats.interval is not None:
+        low, high = stats.interval
+        return f"{shown} ({low * scale:.1f}–{high * scale:.1f})"
+    return shown
+
+
 def shown_columns(table: Table) -> list[Column]:
     """Columns a reader sees: a per-task table does not repeat its task on every row (CSV keeps it)."""
     return [c for c in table.columns if not (c.key == "task" and table.slug != "reported")]
 
 
 def _display_rows(table: Table) -> list[list[str]]:
-    keys = [c.key for c in shown_columns(table)]
-    return [[format_cell(value, column.unit) for value, column in zip(row, shown_columns(table))]
-            for row in table.frame[keys].itertuples(index=False, name=None)]
+    columns = shown_columns(table)
+    return [[stat_cell(value, column, table.cells.get((position, column.key))) for value, column in zip(row, columns)]
+            for position, row in enumerate(table.frame[[c.key for c in columns]].itertuples(index=False, name=None))]
 
 
 def markdown_table(table: Table) -> str:
@@ -69,6 +91,8 @@ def markdown_body(measured: list[Table], reported: Table, level: int = 2, plots:
         parts.append(EMPTY_NOTE)
     for table in measured:
         parts += [f"{mark} {table.title}", markdown_table(table)]
+        if table.single_seeds is not None:
+            parts.append("Rows marked `-s*` merge several seeds; each seed's own row is in the HTML page and the CSV.")
     for title, link in (plots or {}).items():
         parts.append(f"![{title}]({link})")
     parts += [f"{mark} {reported.title}", REPORTED_NOTE]
@@ -88,7 +112,7 @@ def csv_text(tables: list[Table]) -> str:
 
     if not tables:
         return pd.DataFrame(columns=[c.key for c in IDENTITY_COLUMNS]).to_csv(index=False, lineterminator="\n")
-    frames = [table.frame for table in tables]
+    frames = [(table.single_seeds or table).frame for table in tables]  # raw numbers: one row per checkpoint
     combined = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
     return combined.to_csv(index=False, lineterminator="\n")
 
@@ -108,10 +132,25 @@ def _table_json(table: Table) -> dict:
     def clean(value):
         return None if isinstance(value, float) and math.isnan(value) else value
 
-    return {"slug": table.slug, "title": table.title,
-            "columns": [{"key": c.key, "header": c.header, "unit": c.unit} for c in table.columns],
-            "rows": [{c.key: clean(v) for c, v in zip(table.columns, row)}
-                     for row in table.frame.itertuples(index=False, name=None)]}
+    payload = {"slug": table.slug, "title": table.title,
+               "columns": [{"key": c.key, "header": c.header, "unit": c.unit} for c in table.columns],
+               "rows": [{c.key: clean(v) for c, v in zip(table.columns, row)}
+                        for row in table.frame.itertuples(index=False, name=None)]}
+    if table.cells:  # what each cell says besides its value, keyed like rows
+        payload["cells"] = [{key: _cell_json(stats) for (position, key), stats in sorted(table.cells.items())
+                             if position == index} for index in range(len(table.frame))]
+    if table.single_seeds is not None:
+        payload["single_seeds"] = _table_json(table.single_seeds)
+    return payload
+
+
+def _cell_json(stats) -> dict:
+    out = {"tie": stats.tie}
+    if stats.interval is not None:
+        out.update(low=stats.interval[0], high=stats.interval[1], n=stats.n, method=stats.method)
+    if stats.seeds is not None:
+        out.update(sd=stats.sd, seeds=stats.seeds)
+    return out
 
 
 # ---------------------------------------------------------------- HTML
@@ -193,6 +232,9 @@ def html_page(measured: list[Table], reported: Table, images: dict[str, bytes] |
         parts.append(f'<p class="empty">{html.escape(EMPTY_NOTE)}</p>')
     for table in measured:
         parts += [f"<h2>{html.escape(table.title)}</h2>", _html_table(table)]
+        if table.single_seeds is not None:
+            parts += [f'<h3 id="seeds-{html.escape(table.slug)}">{html.escape(table.single_seeds.title)}</h3>',
+                      _html_table(table.single_seeds)]
     parts += [f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,'
               f'{base64.b64encode(png).decode()}"><figcaption>{html.escape(title)}</figcaption></figure>'
               for title, png in (images or {}).items()]
@@ -208,19 +250,25 @@ def _html_table(table: Table, css_class: str = "measured") -> str:
                    for c in columns)
     body = []
     for index, row in enumerate(table.frame[[c.key for c in columns]].itertuples(index=False, name=None)):
-        cells = "".join(_html_cell(value, column) for value, column in zip(row, columns))
+        cells = "".join(_html_cell(value, column, table.cells.get((index, column.key)),
+                                   table if table.single_seeds is not None else None)
+                        for value, column in zip(row, columns))
         body.append(f'<tr data-index="{index}">{cells}</tr>')
     return (f'<table id="table-{html.escape(table.slug)}" class="{css_class}">'
             f"<caption>{html.escape(table.title)}</caption><thead><tr>{head}</tr></thead>"
             f"<tbody>\n" + "\n".join(body) + "\n</tbody></table>")
 
 
-def _html_cell(value, column: Column) -> str:
-    shown = html.escape(format_cell(value, column.unit))
+def _html_cell(value, column: Column, stats=None, merged_table: Table | None = None) -> str:
+    shown = html.escape(stat_cell(value, column, stats, bold=("\0", "\1"))).replace("\0", "<strong>")
+    shown = shown.replace("\1", "</strong>")
     missing = value is None or (isinstance(value, float) and math.isnan(value))
     raw = "" if missing else html.escape(repr(value) if column.unit != "text" else str(value))
+    if merged_table is not None and column.key == "checkpoint" and str(value).endswith("-s*"):
+        shown = f'<a href="#seeds-{html.escape(merged_table.slug)}" title="single seeds">{shown}</a>'
     css = ' class="num"' if column.unit not in ("text",) else ""
-    return f'<td{css} data-value="{raw}">{shown}</td>'
+    title = f' title="n={stats.n}, 95% interval by {html.escape(stats.method)}"' if stats and stats.method else ""
+    return f'<td{css}{title} data-value="{raw}">{shown}</td>'
 
 
 # ---------------------------------------------------------------- README

@@ -63,6 +63,9 @@ class Table:
     title: str
     columns: list[Column]
     frame: "pandas.DataFrame"  # noqa: F821 - one column per Column.key, raw values, None when absent
+    # (row position, column key) -> leaderboard_stats.CellStats: interval, seed spread, tie mark
+    cells: dict = field(default_factory=dict)
+    single_seeds: "Table | None" = None  # the rows before seed aggregation, when any were merged
 
 
 @dataclass
@@ -113,9 +116,14 @@ def _read_folder(folder: Path, loader, found: RecordSet) -> list[dict]:
 
 
 def _load_measured(path: Path) -> dict:
+    from benchmark.data import canonical_name
+
     record = load_record(path)
     check_measured(record, str(path))
     record["_file"] = path.name
+    record["_dir"] = str(path.parent)  # its per-example log lies beside it
+    # Records written under a dataset's earlier name ("snli-textfooler") land in its current column.
+    record["evaluation"]["dataset"] = canonical_name(record["evaluation"]["dataset"])
     return record
 
 
@@ -327,8 +335,9 @@ def _present(value) -> bool:
 
 
 def measured_tables(records: list[dict]) -> list[Table]:
-    """One table per task; one row per checkpoint (model id + weights hash)."""
-    import pandas as pd
+    """One table per task; one row per checkpoint (model id + weights hash), seeds of one
+    configuration merged into one row; every cell with its interval and tie mark."""
+    from benchmark.leaderboard.stats import record_evidence
 
     label = variant_labeller(records)
     rows: dict[tuple, dict] = {}
@@ -337,25 +346,54 @@ def measured_tables(records: list[dict]) -> list[Table]:
         checkpoint = record["checkpoint"]
         task = checkpoint.get("task") or "unknown"
         row = rows.setdefault((checkpoint["model_id"], checkpoint["weights_sha256"]), _identity(checkpoint))
+        evidence = record_evidence(record)
         for column, value in record_cells(record, label(record)):
             columns.setdefault(task, {})[column.key] = column
             row[column.key] = value
+            row["_evidence"][column.key] = evidence.get(column.key.rsplit(".", 1)[-1])
     _disambiguate_checkpoints(rows)
     tables = []
     for task in sorted({row["task"] for row in rows.values()}, key=lambda t: order_rank(t, tuple(TASK_TITLES))):
         ordered = sorted((row for row in rows.values() if row["task"] == task), key=_row_order)
         metric_columns = sorted(columns.get(task, {}).values(), key=lambda c: (c.order, c.key))
-        all_columns = list(IDENTITY_COLUMNS) + metric_columns
-        frame = pd.DataFrame([[row.get(c.key) for c in all_columns] for row in ordered],
-                             columns=[c.key for c in all_columns], dtype=object)
-        tables.append(Table(task, f"{TASK_TITLES.get(task, task)} (measured)", all_columns, frame))
+        tables.append(_task_table(task, ordered, metric_columns))
     return tables
 
 
+def _task_table(task: str, ordered: list[dict], metric_columns: list[Column]) -> Table:
+    from benchmark.leaderboard.stats import aggregate_seeds, mark_ties
+
+    keys = [c.key for c in metric_columns]
+    merged = aggregate_seeds(ordered, keys)
+    mark_ties(merged, keys)
+    title = f"{TASK_TITLES.get(task, task)} (measured)"
+    table = _frame_table(task, title, merged, metric_columns)
+    if len(merged) < len(ordered):
+        table.single_seeds = _frame_table(f"{task}-seeds", f"{title}: single seeds", ordered, metric_columns,
+                                          ties=False)
+    return table
+
+
+def _frame_table(slug: str, title: str, rows: list[dict], metric_columns: list[Column], ties: bool = True) -> Table:
+    import pandas as pd
+
+    from benchmark.leaderboard.stats import cell_stats
+
+    all_columns = list(IDENTITY_COLUMNS) + metric_columns
+    frame = pd.DataFrame([[row.get(c.key) for c in all_columns] for row in rows],
+                         columns=[c.key for c in all_columns], dtype=object)
+    cells = {(position, column.key): stats for position, row in enumerate(rows) for column in metric_columns
+             if (stats := cell_stats(row["_evidence"].get(column.key), ties)) is not None}
+    return Table(slug, title, all_columns, frame, cells)
+
+
 def _identity(checkpoint: dict) -> dict:
+    from benchmark.leaderboard.stats import seed_group_key
+
     return {"task": checkpoint.get("task") or "unknown", "backbone": checkpoint.get("backbone") or "unknown",
             "method": checkpoint.get("method") or "unknown", "checkpoint": checkpoint["model_id"],
-            "seed": checkpoint.get("seed"), "_weights": checkpoint["weights_sha256"]}
+            "seed": checkpoint.get("seed"), "_weights": checkpoint["weights_sha256"],
+            "_seed_group": seed_group_key(checkpoint), "_evidence": {}}
 
 
 def _disambiguate_checkpoints(rows: dict[tuple, dict]) -> None:

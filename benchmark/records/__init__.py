@@ -1,10 +1,15 @@
 """Result records: paths, ids, validation, atomic writes and the per-example logs (store.py).
 
-The store's public names are re-exported here: `from benchmark import records; records.load_record(path)`.
+The store's public names are reached here too: `from benchmark import records; records.load_record(path)`.
 """
 
-from benchmark.records.store import (LOG_HEADER, RECORD_KINDS, REQUIRED, SCHEMA_VERSION, VOLATILE_FIELDS,
-                                     checkpoint_identity, default_results_dir, evaluation_log_identity,
-                                     example_log_path, load_record, logged_wall_time, make_record,
-                                     read_evaluation_log, record_id, record_path, safe_name, strip_volatile,
-                                     validate, write_record)
+
+def __getattr__(name: str):
+    # PEP 562 facade: every public name of store.py, including ones added later, without a
+    # second list kept by hand; the module is imported on first use only.
+    import importlib
+
+    try:
+        return getattr(importlib.import_module("benchmark.records.store"), name)
+    except AttributeError:
+        raise AttributeError(f"module 'benchmark.records' has no attribute {name!r}") from None

@@ -60,13 +60,16 @@ def checkpoint_identity(card: dict, path: str | Path) -> dict:
 
 
 def make_record(*, rid: str, kind: str, checkpoint: dict, evaluation: dict, metrics: dict, counts: dict,
-                wall_time_s: float, device: str) -> dict:
+                wall_time_s: float, device: str, intervals: dict | None = None) -> dict:
+    """A validated record; `intervals` (benchmark.outcomes.intervals) gives each rate its n and 95% interval."""
     record = {
         "schema_version": SCHEMA_VERSION, "record_id": rid, "kind": kind, "created": now_iso(),
         "checkpoint": checkpoint, "evaluation": evaluation, "metrics": metrics, "counts": counts,
         "wall_time_s": round(float(wall_time_s), 3), "device": device, "versions": package_versions(),
         "git_commit": git_commit(),
     }
+    if intervals is not None:
+        record["intervals"] = intervals
     validate(record, where=rid)
     return record
 
@@ -113,6 +116,17 @@ def validate(record, where: str = "record") -> None:
             raise UserError(f"{where}: checkpoint.{key} must be a string")
     if not isinstance(record["evaluation"].get("dataset"), str):
         raise UserError(f"{where}: evaluation.dataset must be a string")
+    _validate_intervals(record.get("intervals", {}), where)
+
+
+def _validate_intervals(intervals, where: str) -> None:
+    """Optional (records written before intervals existed have none): {metric: {n, low, high, ...}}."""
+    if not isinstance(intervals, dict):
+        raise UserError(f"{where}: intervals must be an object keyed by metric")
+    for name, interval in intervals.items():
+        numbers = [interval.get(k) for k in ("n", "low", "high")] if isinstance(interval, dict) else [None]
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in numbers):
+            raise UserError(f"{where}: interval of {name!r} needs numbers n, low and high")
 
 
 def load_record(path: str | Path) -> dict:

@@ -33,12 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.core.errors import UserError
+from benchmark.resources.locate import NEIGHBOURS_FILE
 
 log = logging.getLogger(__name__)
 
 # TextAttack's paragramcf vocabulary size: the substitute keeps the same number of words.
 PARAGRAMCF_VOCAB_SIZE = 65713
-NEIGHBOURS_FILE = "embeddings/counterfitted_neighbors.json"
 # Lower-case words, optionally with inner apostrophes or hyphens: GloVe's punctuation and
 # number tokens are never useful substitutes.
 _WORD = re.compile(r"^[a-z][a-z'-]*$")
@@ -407,21 +407,14 @@ def write_embedding_folder(folder: Path, words: list[str], vectors, nn_matrix, m
     """Write TextAttack's paragramcf layout plus our JSON word list and metadata, then swap the
     whole folder into place, so a reader never sees half a build."""
     import hashlib
-    import os
     import pickle
-    import shutil
-    import tempfile
     from collections import defaultdict
 
-    from benchmark.core.atomic import atomic_write_bytes, atomic_write_json, fsync_dir
+    from benchmark.core.atomic import atomic_write_bytes, atomic_write_json, staged_directory
     from benchmark.resources.locate import (DISTANCE_CACHES, EMBEDDING_MATRIX, NN_MATRIX, QUALITY_REPORT,
                                             SUBSTITUTE_METADATA, WORD_LIST_JSON, WORD_LIST_PICKLE)
 
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
-    os.chmod(staging, 0o755)  # mkdtemp's 0700 would hide the embedding from other users
-    try:
+    with staged_directory(folder) as staging:
         embedding_bytes = _npy_bytes(np.ascontiguousarray(vectors, dtype=np.float32))
         atomic_write_bytes(staging / EMBEDDING_MATRIX, embedding_bytes)
         atomic_write_bytes(staging / NN_MATRIX, _npy_bytes(np.asarray(nn_matrix, dtype=np.int64)))
@@ -434,15 +427,6 @@ def write_embedding_folder(folder: Path, words: list[str], vectors, nn_matrix, m
         metadata = {**metadata, "embedding_sha256": hashlib.sha256(embedding_bytes).hexdigest()}
         atomic_write_json(staging / SUBSTITUTE_METADATA, metadata)
         atomic_write_json(staging / QUALITY_REPORT, report)
-        retired = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-        if folder.exists():
-            os.replace(folder, retired)
-        os.replace(staging, folder)
-        fsync_dir(folder.parent)
-        shutil.rmtree(retired, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def _npy_bytes(array) -> bytes:

@@ -48,6 +48,8 @@ EMBEDDING_MATRIX, WORD_LIST_PICKLE, NN_MATRIX = "paragram.npy", "wordlist.pickle
 DISTANCE_CACHES = ("mse_dist.p", "cos_sim.p")
 # Written only by infobench: the word list without pickle, and what makes a folder a substitute.
 WORD_LIST_JSON, SUBSTITUTE_METADATA, QUALITY_REPORT = "wordlist.json", "infobench_substitute.json", "quality_report.json"
+# Under INFOBENCH_DATA: the counter-fitted space's neighbour lists (the substitute's build and calibration reference).
+NEIGHBOURS_FILE = "embeddings/counterfitted_neighbors.json"
 TFHUB_USE_URLS = {False: "https://tfhub.dev/google/universal-sentence-encoder/3",
                   True: "https://tfhub.dev/google/universal-sentence-encoder-large/5"}
 NLTK_HOW_TO_GET = ("set NLTK_DATA to a folder that has them (this project: ../shared/nltk_data), or once "
@@ -234,7 +236,6 @@ def word_embedding(path: str | Path | None = None):
 
 def _calibrate_loaded(info: ResourceInfo, matrix, word2index, nn_matrix) -> None:
     """Calibrate a substitute against the reference neighbour lists (a few seconds), when they are there."""
-    from benchmark.counterfit import NEIGHBOURS_FILE
     from benchmark.data import data_root
     from benchmark.resources.calibration import calibrate, identity_suffix
 

@@ -1,0 +1,110 @@
+"""The zoo verdict of docs/zoo.md ("Does InfoBERT help at this scale?"), from committed records only.
+
+    python scripts/zoo_verdict.py --results results --seeds 1 2 3
+
+For every method against `standard` and every endpoint: per seed, the paired difference in
+accuracy on the same examples (Newcombe interval, exact McNemar p); pooled over seeds, the mean
+difference with a seed-then-example bootstrap interval and p; Holm over the compared methods.
+A difference counts when its Holm-adjusted p is below 0.05 and its sign holds in every seed,
+the rule the protocol fixed before the runs. Prints Markdown; a missing record is listed, not
+guessed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from benchmark.core import stats
+from benchmark.metrics.outcomes import outcomes_from_log, read_log_entries
+
+BACKBONE, TASK = "minilm-l6", "snli"
+METHODS = ("freelb", "infobert", "infobert-std")
+# endpoint name -> the record-id tails (after "<model id>__") pooled into it; the primary one first.
+ENDPOINTS = {
+    "tf-transfer (primary)": ["evaluate__tf-transfer-snli", "evaluate__tf-transfer-mnli-m", "evaluate__tf-transfer-mnli-mm"],
+    "textfooler AuA (1k SNLI test)": ["attack__snli-test__textfooler-n1000-s0"],
+    "pwws AuA (1k SNLI test)": ["attack__snli-test__pwws-n1000-s0"],
+    "snli-test": ["evaluate__snli-test"],
+}
+
+
+def correctness(records: Path, model_id: str, tails: list[str]) -> dict[str, float] | None:
+    """Per-example 0/1 outcome (accuracy, or accuracy under attack) pooled over the tails' records."""
+    pooled: dict[str, float] = {}
+    for tail in tails:
+        path = records / f"{model_id}__{tail}.json"
+        if not path.is_file():
+            return None
+        record = json.loads(path.read_text(encoding="utf-8"))
+        entries = read_log_entries(records, record["record_id"])
+        if entries is None:
+            return None
+        metric = "accuracy_under_attack" if record["kind"] == "attack" else "accuracy"
+        values = outcomes_from_log(record["kind"], record["metrics"], entries)[metric].values
+        pooled.update({f"{tail}:{key}": value for key, value in values.items()})
+    return pooled
+
+
+def seed_row(base: dict, other: dict) -> tuple[list[float], dict]:
+    keys = sorted(base.keys() & other.keys())
+    both = sum(1 for k in keys if base[k] and other[k])
+    only_other = sum(1 for k in keys if other[k] and not base[k])
+    only_base = sum(1 for k in keys if base[k] and not other[k])
+    interval = stats.paired_accuracy_difference(both, only_other, only_base, len(keys) - both - only_other - only_base)
+    row = {"n": len(keys), "base": 100 * sum(base[k] for k in keys) / len(keys),
+           "other": 100 * sum(other[k] for k in keys) / len(keys), "low": 100 * interval.low,
+           "high": 100 * interval.high, "p": stats.mcnemar_exact_p(only_other, only_base)}
+    row["diff"] = row["other"] - row["base"]
+    return [other[k] - base[k] for k in keys], row
+
+
+def endpoint_table(records: Path, seeds: list[int], name: str, tails: list[str]) -> list[str]:
+    lines = [f"### {name}", "", "| method | seed | n | standard % | method % | difference (95% CI) | McNemar p |",
+             "|---|---|---|---|---|---|---|"]
+    pooled, missing = {}, []
+    for method in METHODS:
+        differences = []
+        for seed in seeds:
+            base = correctness(records, f"standard-{BACKBONE}-{TASK}-s{seed}", tails)
+            other = correctness(records, f"{method}-{BACKBONE}-{TASK}-s{seed}", tails)
+            if base is None or other is None:
+                missing.append(f"{method} s{seed}")
+                continue
+            diff, row = seed_row(base, other)
+            differences.append(diff)
+            lines.append(f"| {method} | {seed} | {row['n']} | {row['base']:.1f} | {row['other']:.1f} | "
+                         f"{row['diff']:+.1f} ({row['low']:+.1f} to {row['high']:+.1f}) | {row['p']:.3g} |")
+        if len(differences) == len(seeds):
+            pooled[method] = stats.seed_then_example_bootstrap(differences)
+    return lines + [""] + pooled_table(pooled) + ([f"\nmissing records: {', '.join(missing)}"] if missing else [])
+
+
+def pooled_table(pooled: dict) -> list[str]:
+    if not pooled:
+        return ["(no method has all seeds yet)"]
+    adjusted = dict(zip(pooled, stats.holm([p.p_value for p in pooled.values()])))
+    lines = ["| method | pooled difference (95% CI) | bootstrap p | Holm p | sign in every seed | counts |",
+             "|---|---|---|---|---|---|"]
+    for method, found in pooled.items():
+        counts = adjusted[method] < 0.05 and found.sign_holds_in_every_seed
+        lines.append(f"| {method} | {100 * found.mean:+.1f} ({100 * found.interval.low:+.1f} to "
+                     f"{100 * found.interval.high:+.1f}) | {found.p_value:.3g} | {adjusted[method]:.3g} | "
+                     f"{'yes' if found.sign_holds_in_every_seed else 'no'} | {'YES' if counts else 'no'} |")
+    return lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    args = parser.parse_args(argv)
+    for name, tails in ENDPOINTS.items():
+        print("\n".join(endpoint_table(args.results / "records", args.seeds, name, tails)) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Issue 18's experiment, end to end and resumable (protocol: docs/zoo.md "Does InfoBERT help at
+# this scale?"). Rerun the same command after any interruption until it prints the verdict:
+# every training resumes from its saved state, every finished record is kept.
+#   scripts/zoo_verdict.sh                      # all of it (hours of CPU)
+#   STAGE=train SEEDS="1" scripts/zoo_verdict.sh  # one stage, some seeds
+set -euo pipefail
+OUT=${OUT:-checkpoints}
+RESULTS=${RESULTS:-results}
+SEEDS=${SEEDS:-1 2 3}
+METHODS=${METHODS:-standard freelb infobert infobert-std}
+ATTACK_N=${ATTACK_N:-1000}
+STAGE=${STAGE:-all}
+INFOBENCH=${INFOBENCH:-infobench}
+train() {  # the zoo preset of scripts/train_zoo.sh; identical init and data order per seed
+  local method=$1 seed=$2 out="$OUT/$1-minilm-l6-snli-s$2"
+  [ -f "$out/card.json" ] && return 0
+  $INFOBENCH train --method "$method" --backbone minilm-l6 --task snli --epochs 1 --batch-size 32 --lr 5e-5 \
+    --max-dev 2000 --seed "$seed" --output "$out" --resume
+}
+if [[ $STAGE == all || $STAGE == source ]]; then  # the transfer sets' source, outside the comparison
+  train standard 7
+  scripts/build_transfer_sets.sh "$OUT/standard-minilm-l6-snli-s7" "$RESULTS"
+fi
+if [[ $STAGE == all || $STAGE == train ]]; then
+  for seed in $SEEDS; do for method in $METHODS; do train "$method" "$seed"; done; done
+fi
+if [[ $STAGE == all || $STAGE == measure ]]; then
+  targets=()
+  for seed in $SEEDS; do for method in $METHODS; do
+    ckpt="$OUT/$method-minilm-l6-snli-s$seed"
+    [ -f "$ckpt/card.json" ] || continue
+    targets+=(--checkpoint "$ckpt")
+    $INFOBENCH evaluate "$ckpt" --dataset snli-test --dataset anli --dataset tf1k-clean --results "$RESULTS"
+    for recipe in textfooler pwws; do
+      $INFOBENCH attack "$ckpt" --recipe "$recipe" --dataset snli-test -n "$ATTACK_N" --seed 0 --results "$RESULTS"
+    done
+  done; done
+  [ ${#targets[@]} -gt 0 ] && $INFOBENCH transfer "${targets[@]}" --set tf-transfer --results "$RESULTS"
+  python scripts/plot_training.py "$OUT"/*-minilm-l6-snli-s[0-9]* --out "$RESULTS/plots/training-curves.png"
+  $INFOBENCH leaderboard --results "$RESULTS"
+  python scripts/zoo_verdict.py --results "$RESULTS" --seeds $SEEDS
+fi

@@ -1,0 +1,108 @@
+"""`infobench compare` and the intervals in records, on real tiny-checkpoint evaluations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmark.core import stats
+from benchmark.records import example_log_path, load_record
+
+
+@pytest.fixture(scope="module")
+def evaluated(tiny_backbone, tmp_path_factory, data_root):
+    """Two tiny random checkpoints evaluated on the same 60 SNLI test pairs (and the same 40 pairs of
+    the clean TextFooler sample, asked for by its old name), plus checkpoint B on another sample."""
+    import torch
+
+    from benchmark.cli import main
+    from models.backbones import build_task_model
+    from models.checkpoint import save_checkpoint
+
+    root = tmp_path_factory.mktemp("compare")
+    paths = []
+    for name, seed in (("a", 1), ("b", 2)):
+        torch.manual_seed(seed)
+        model, tokenizer = build_task_model(tiny_backbone, "nli", hidden_dropout=0.1, attention_dropout=0.1)
+        card = {"model_id": f"test-compare-{name}", "backbone": "tiny-bert", "task": "nli",
+                "label_names": ["entailment", "neutral", "contradiction"], "method": "standard",
+                "hyperparameters": {"max_length": 64}, "seed": seed}
+        save_checkpoint(model, tokenizer, card, root / name)
+        paths.append(root / name)
+        for dataset, n in (("snli-test", "60"), ("snli-textfooler", "40")):
+            assert main(["--quiet", "evaluate", str(root / name), "--dataset", dataset, "-n", n,
+                         "--results", str(root / "results")]) == 0
+    assert main(["--quiet", "evaluate", str(paths[1]), "--dataset", "snli-test", "-n", "60", "--seed", "1",
+                 "--results", str(root / "other")]) == 0
+    return root, paths
+
+
+def _record(root: Path, model: str, dataset: str, n: int, seed: int = 0, folder: str = "results") -> Path:
+    return root / folder / "records" / f"test-compare-{model}__evaluate__{dataset}__n{n}-s{seed}.json"
+
+
+def _log(path: Path) -> dict:
+    lines = [json.loads(line) for line in example_log_path(path.parent.parent, path.stem).read_text().splitlines()]
+    return {e["index"]: e["correct"] for e in lines if "header" not in e}
+
+
+def test_records_carry_n_and_a_wilson_interval(evaluated):
+    root, _ = evaluated
+    record = load_record(_record(root, "a", "snli-test", 60))
+    interval = record["intervals"]["accuracy"]
+    expected = stats.wilson_interval(record["counts"]["correct"], 60)
+    assert interval["n"] == 60 and interval["method"] == "wilson"
+    assert (interval["low"], interval["high"]) == (expected.low, expected.high)
+    assert interval["low"] <= record["metrics"]["accuracy"] <= interval["high"]
+
+
+def test_old_dataset_name_writes_under_the_clean_sample_name(evaluated):
+    root, _ = evaluated
+    record = load_record(_record(root, "a", "snli-tf1k-clean", 40))
+    assert record["evaluation"]["dataset"] == "snli-tf1k-clean"
+
+
+def test_compare_two_checkpoints_matches_the_logs(evaluated, run_cli):
+    root, (a, b) = evaluated
+    code, out, _ = run_cli("compare", str(a), str(b), "--results", str(root / "results"), "--format", "json")
+    assert code == 0
+    rows = {row["evaluation"]: row for row in json.loads(out)["rows"]}
+    assert set(rows) == {"snli-test", "snli-tf1k-clean"}
+    first, second = _log(_record(root, "a", "snli-test", 60)), _log(_record(root, "b", "snli-test", 60))
+    only_a = sum(first[i] and not second[i] for i in first)
+    only_b = sum(second[i] and not first[i] for i in first)
+    row = rows["snli-test"]
+    assert (row["only_a"], row["only_b"], row["n"]) == (only_a, only_b, 60)
+    assert row["p"] == pytest.approx(stats.mcnemar_exact_p(only_a, only_b))
+    assert row["difference"] == pytest.approx(100 * (only_b - only_a) / 60)
+    assert row["low"] <= row["difference"] <= row["high"]
+
+
+def test_compare_table_output(evaluated, run_cli):
+    root, (a, b) = evaluated
+    code, out, _ = run_cli("compare", "test-compare-a", "test-compare-b", "--results", str(root / "results"))
+    assert code == 0
+    assert "B - A (95% CI)" in out and "snli-tf1k-clean" in out and "snli-test" in out
+
+
+def test_compare_refuses_records_on_different_examples(evaluated, run_cli):
+    root, _ = evaluated
+    code, _, err = run_cli("compare", str(_record(root, "a", "snli-test", 60)),
+                           str(_record(root, "b", "snli-test", 60, seed=1, folder="other")))
+    assert code == 2
+    assert "different examples" in err and len(err.strip().splitlines()) == 1
+
+
+def test_compare_two_record_files_on_the_same_examples(evaluated, run_cli):
+    root, _ = evaluated
+    code, out, _ = run_cli("compare", str(_record(root, "a", "snli-test", 60)), str(_record(root, "b", "snli-test", 60)),
+                           "--format", "json")
+    assert code == 0 and [row["evaluation"] for row in json.loads(out)["rows"]] == ["snli-test"]
+
+
+def test_compare_unknown_model_is_a_user_error(evaluated, run_cli):
+    root, _ = evaluated
+    code, _, err = run_cli("compare", "no-such-model", "test-compare-b", "--results", str(root / "results"))
+    assert code == 2 and "no records of 'no-such-model'" in err
