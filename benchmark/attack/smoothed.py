@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 
 from benchmark.core.errors import UserError
-from models.smoothed_classifier import SmoothedScorer, smoothing_description  # noqa: F401 (re-exported)
+from models.smoothed_classifier import SmoothedScorer
 
 
 @functools.cache
