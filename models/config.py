@@ -18,6 +18,16 @@ PRESETS = {
                adv_steps=2, hidden_dropout=0.1, attention_dropout=0.1),
 }
 TASK_DATASETS = {"nli": ("snli-train", "snli-dev"), "qa": ("squad-train", "squad-dev-heldout")}
+# Per-method adjustments of the task preset (before the user's overrides). PGD's L2 radius is our
+# choice (FreeLB's released NLI values set none); the discrete methods use no embedding perturbation.
+METHOD_PRESETS = {
+    "standard": dict(adv_steps=0, beta=0.0, alpha=0.0),
+    "freelb": dict(beta=0.0, alpha=0.0),
+    "infobert-std": dict(adv_steps=0),
+    "pgd": dict(beta=0.0, alpha=0.0, adv_max_norm=0.1),
+    "a2t": dict(adv_steps=0, beta=0.0, alpha=0.0),
+    "safer": dict(adv_steps=0, beta=0.0, alpha=0.0),
+}
 TASK_ALIASES = {"snli": "nli", "nli": "nli", "squad": "qa", "qa": "qa"}
 
 
@@ -53,6 +63,10 @@ class TrainConfig:
     mixed_precision: str = "no"  # no | bf16 | fp16 (CUDA)
     save_every: int = 200
     eval_batch_size: int = 128
+    # A2T (models/discrete_at.py): share of each batch attacked, max share of words swapped, queries per batch.
+    a2t_share: float = 0.25
+    a2t_max_rate: float = 0.1
+    a2t_query_budget: int = 256
 
     def validate(self) -> "TrainConfig":
         from models.methods import METHODS
@@ -78,6 +92,10 @@ class TrainConfig:
             (self.warmup_steps is None or self.warmup_steps >= 0, "warmup steps must be >= 0"),
             (0 <= self.hidden_dropout < 1 and 0 <= self.attention_dropout < 1, "dropout must be in [0, 1)"),
             (self.save_every > 0, "save every must be positive"),
+            (self.method not in ("a2t", "safer") or self.task == "nli",
+             "a2t and safer substitute words in NLI hypotheses/premises: use --task snli"),
+            (0 <= self.a2t_share <= 1 and 0 < self.a2t_max_rate <= 1 and self.a2t_query_budget >= 0,
+             "need 0 <= a2t share <= 1, 0 < a2t max rate <= 1 and a2t query budget >= 0"),
             (min(self.adv_lr, self.adv_init_mag, self.adv_max_norm, self.beta, self.alpha) >= 0,
              "adversarial magnitudes and regularizer weights must be >= 0"),
         ]
@@ -109,12 +127,7 @@ def resolve_config(method: str, task: str, overrides: dict) -> TrainConfig:
         raise UserError(f"unknown task {task!r}; expected one of {sorted(TASK_ALIASES)}")
     task = TASK_ALIASES[task]
     values = dict(PRESETS[task])
-    if method == "freelb":
-        values.update(beta=0.0, alpha=0.0)
-    if method == "standard":
-        values.update(adv_steps=0, beta=0.0, alpha=0.0)
-    if method == "infobert-std":
-        values.update(adv_steps=0)
+    values.update(METHOD_PRESETS.get(method, {}))
     train_set, dev_set = TASK_DATASETS[task]
     values.update(train_dataset=train_set, dev_dataset=dev_set)
     values.update({k: v for k, v in overrides.items() if v is not None})

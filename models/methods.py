@@ -118,3 +118,30 @@ METHODS.register("infobert-std", Method("infobert-std",
                                         "InfoBERT standard training: IB and AF regularizers, no adversarial steps "
                                         "(K = 0; Wang et al., ICLR 2021)",
                                         adversarial_step, adversarial=False, regularized=True))
+
+
+# Defences outside the FreeLB family; their modules load on first use (see each for the paper and departures).
+def pgd_step(model, batch: dict, ctx: StepContext) -> dict:
+    from models.pgd import pgd_step as step
+    return step(model, batch, ctx)
+
+
+def a2t_step(model, batch: dict, ctx: StepContext) -> dict:
+    from models.discrete_at import a2t_step as step
+    return step(model, batch, ctx)
+
+
+def safer_step(model, batch: dict, ctx: StepContext) -> dict:
+    from models.smoothing import safer_step as step
+    return step(model, batch, ctx)
+
+
+METHODS.register("pgd", Method("pgd", "PGD-K embedding adversarial training, update on the last perturbation "
+                                      "(Madry et al., ICLR 2018; BERT form in Zhu et al., ICLR 2020)",
+                               pgd_step, adversarial=True, regularized=False))
+METHODS.register("a2t", Method("a2t", "A2T discrete adversarial training: gradient-ranked synonym swaps mixed "
+                                      "into each batch (Yoo and Qi, Findings of EMNLP 2021)",
+                               a2t_step, adversarial=True, regularized=False))
+METHODS.register("safer", Method("safer", "SAFER: training on random synonym substitutions, for randomized "
+                                          "smoothing (Ye et al., ACL 2020)",
+                                 safer_step, adversarial=False, regularized=False))

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 HEADER_KEY = "header"
 # Header fields two runs must share to write to the same log (anything else would mix runs).
 IDENTITY_FIELDS = ("record_id", "weights_sha256", "dataset", "sample", "examples_sha256", "recipe",
-                   "resources_identity", "max_length", "label_names")
+                   "resources_identity", "max_length", "label_names", "smoothing")
 # Header fields that are not part of the record's evaluation block.
 HEADER_ONLY = ("record_id", "weights_sha256", "label_names", "resources_identity", "device", "shard")
 # The part of them known before the model is loaded and the attack built (checked on every rerun).
@@ -58,6 +58,7 @@ class AttackSpec:
     batch_size: int = 64
     precision: Precision = Precision.AUTO
     device: str | None = None
+    smoothing: int | None = None  # N: attack SAFER's smoothed classifier (N votes per query; benchmark/attack/smoothed.py)
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,9 @@ def _attack_missing(spec, plan: AttackPlan, header, done: dict, todo: list[int],
     model.to(device)
     wrapper = attack_model_wrapper(model, tokenizer, max_length=plan.max_length, batch_size=spec.batch_size,
                                    precision=spec.precision)
+    if spec.smoothing is not None:  # the ensemble is the model under attack, seeded per query text
+        from benchmark.attack.smoothed import smoothed_model_wrapper
+        wrapper = smoothed_model_wrapper(wrapper, spec.smoothing, seed=spec.seed)
     resources = RecipeResources()
     from benchmark.attack.budget import build_attack, install_budget_tracer
 
@@ -393,12 +397,21 @@ def _header(spec, plan: AttackPlan, attack, resources, similarity: dict, device:
     recipe = {"name": plan.recipe.name, "params": plan.params, "paper": plan.recipe.paper, "attack_repr": repr(attack)}
     evaluation = records.evaluation_of(loaded, plan.sample, recipe=recipe, resources=used, similarity=similarity,
                                        max_length=plan.max_length)
-    return {
+    header = {
         "record_id": records.attack_record_id(plan.card["model_id"], replace(spec, shard=None), plan.recipe.name),
         "weights_sha256": plan.card["weights_sha256"], "label_names": list(plan.card["label_names"]),
         **evaluation, "resources_identity": [[r["role"], r["name"], r["kind"]] for r in used], "device": device,
         "shard": _shard_identity(spec, plan),
     }
+    if spec.smoothing is not None:  # absent otherwise, so unsmoothed logs keep their headers
+        header["smoothing"] = _smoothing(spec)
+    return header
+
+
+def _smoothing(spec) -> dict:
+    from models.smoothed_classifier import smoothing_description
+
+    return smoothing_description(spec.smoothing, spec.seed)
 
 
 def _check_same_run(path: Path, logged: dict, fresh: dict, fields=(*IDENTITY_FIELDS, "shard")) -> None:

@@ -39,6 +39,9 @@ def register(subparsers) -> None:
                         help="autocast on CUDA (auto: bf16 where supported); CPU always runs fp32")
     parser.add_argument("--device", type=_types.device, help="cpu or cuda[:i] (default: cuda when available)")
     add_threads_option(parser)
+    parser.add_argument("--smoothing", type=_types.positive_int, metavar="N",
+                        help="attack SAFER's smoothed classifier: each query is a majority vote over N random "
+                             "synonym substitutions, seeded by the query text (black-box recipes only)")
     parser.add_argument("--results", type=_types.folder, default="results",
                         help="results folder (records go to RESULTS/records)")
     parser.set_defaults(handler=run)
@@ -61,7 +64,7 @@ def run(args) -> int:
                       recipe_params=_params(args.param, args.max_perturbed_share),
                       shard=parse_shard(args.shard), results_dir=Path(args.results),
                       recipes_dirs=tuple(args.recipes_dir), batch_size=args.batch_size, precision=Precision(args.precision),
-                      device=args.device)
+                      device=args.device, smoothing=args.smoothing)
     if args.merge is not None:
         from benchmark.core.errors import UserError
 

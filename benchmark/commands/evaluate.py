@@ -25,6 +25,9 @@ def register(subparsers) -> None:
     parser.add_argument("--seed", type=_types.seed, default=0, help="sampling seed")
     parser.add_argument("--batch-size", type=_types.positive_int, default=128, help="examples per forward pass")
     add_threads_option(parser)
+    parser.add_argument("--smoothing", type=_types.positive_int, metavar="N",
+                        help="score the SAFER smoothed classifier: majority vote over N seeded random synonym "
+                             "substitutions per input; records certified accuracy beside accuracy")
     parser.add_argument("--results", type=_types.folder, default="results",
                         help="results folder (records go to RESULTS/records)")
     parser.set_defaults(handler=run)
@@ -58,7 +61,8 @@ def run(args) -> int:
     datasets = resolve_datasets(args, args.dataset)
     for dataset, n in zip(datasets, _sample_sizes(args.n, datasets)):
         spec = EvaluateSpec(checkpoint=checkpoint_ref(args), dataset=dataset, n=n, seed=args.seed,
-                            results_dir=Path(args.results), batch_size=args.batch_size)
+                            results_dir=Path(args.results), batch_size=args.batch_size,
+                            smoothing=args.smoothing)
         for record in evaluate(spec, args.quiet):
             metrics = {k: round(v, 4) for k, v in record["metrics"].items() if not k.startswith("accuracy_")}
             rows.append([record["evaluation"]["dataset"], record["counts"]["n"], metrics, record["record_id"]])

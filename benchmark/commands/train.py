@@ -30,6 +30,10 @@ OVERRIDE_FLAGS = {
     "hidden_dropout": (t.fraction, "hidden dropout"),
     "attention_dropout": (t.fraction, "attention dropout"),
     "mixed_precision": (str, "no, bf16 or fp16 (CUDA)"),
+    "a2t_share": (t.fraction, "a2t: share of each batch attacked (default 0.25)"),
+    "a2t_max_rate": (t.fraction,
+                     "a2t: max share of a hypothesis's words swapped (at least 4; default 0.1)"),
+    "a2t_query_budget": (t.positive_int, "a2t: candidate forwards per batch (default 256)"),
     "save_every": (t.positive_int, "save resumable state every N steps"),
     "train_dataset": (str, "registered training set (default per task)"),
     "dev_dataset": (str, "registered dev set (default per task)"),
@@ -37,9 +41,9 @@ OVERRIDE_FLAGS = {
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("train", help="train a zoo model (standard, freelb, infobert)",
+    parser = subparsers.add_parser("train", help="train a zoo model (standard, freelb, infobert, pgd, a2t, safer)",
                                    description="Fine-tune a Hugging Face encoder; writes a checkpoint with card.json.")
-    parser.add_argument("--method", required=True, help="standard, freelb or infobert (see `infobench methods`)")
+    parser.add_argument("--method", required=True, help="standard, freelb, infobert, pgd, a2t or safer (see `infobench methods`)")
     parser.add_argument("--backbone", default="minilm-l6", help="alias (minilm-l6), hub id or local directory")
     parser.add_argument("--task", default="snli", help="snli/nli or squad/qa")
     parser.add_argument("--seed", type=t.seed, default=42)

@@ -60,6 +60,11 @@ def evaluate_one(model, tokenizer, card, spec: EvaluateSpec, member: PlannedReco
     if spec.batch_size < 1:  # a non-positive batch size would score nothing and log label 0 everywhere
         raise UserError(f"batch size must be at least 1, got {spec.batch_size}")
     _check_task(card, member.loaded)
+    if spec.smoothing is not None:
+        if member.loaded.task != "nli":
+            raise UserError("--smoothing applies to NLI classifiers only (SAFER votes over class predictions)")
+        from benchmark.evaluation.smoothed import evaluate_smoothed
+        return evaluate_smoothed(model, tokenizer, card, spec, member, quiet)
     if member.loaded.task == "qa":
         from benchmark.evaluation.qa import evaluate_qa
         return evaluate_qa(model, tokenizer, card, spec, member, quiet)
@@ -131,10 +136,15 @@ def combined_record(group_id: str, spec: EvaluateSpec, parts: list[dict], card) 
     metrics = {"accuracy": correct / n}
     metrics.update({f"accuracy_{p['evaluation']['dataset']}": p["metrics"]["accuracy"] for p in parts})
     counts = {"n": n, "correct": correct}
+    evaluation = records.group_evaluation(data_registry.canonical_name(spec.dataset), parts)
+    if "smoothing" in parts[0]["evaluation"]:  # the certified share is its own number, never folded into accuracy
+        evaluation["smoothing"] = parts[0]["evaluation"]["smoothing"]
+        counts["certified_correct"] = sum(p["counts"]["certified_correct"] for p in parts)
+        metrics["certified_accuracy"] = counts["certified_correct"] / n
     record = records.make_record(rid=group_id, kind=RecordKind.EVALUATE,
                                  checkpoint=records.checkpoint_identity(card, spec.checkpoint),
-                                 evaluation=records.group_evaluation(data_registry.canonical_name(spec.dataset), parts),
-                                 metrics=metrics, counts=counts, wall_time_s=sum(p["wall_time_s"] for p in parts),
-                                 device=parts[0]["device"], intervals=outcomes.intervals(RecordKind.EVALUATE, metrics, counts))
+                                 evaluation=evaluation, metrics=metrics, counts=counts,
+                                 wall_time_s=sum(p["wall_time_s"] for p in parts), device=parts[0]["device"],
+                                 intervals=outcomes.intervals(RecordKind.EVALUATE, metrics, counts))
     records.write_record(spec.results_dir, record)
     return record

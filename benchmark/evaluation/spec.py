@@ -26,6 +26,7 @@ class EvaluateSpec:
     seed: int = 0
     results_dir: Path = Path("results")
     batch_size: int = 128
+    smoothing: int | None = None  # N: score SAFER's smoothed classifier (N votes), certified accuracy beside
 
 
 @dataclass(frozen=True)
@@ -46,16 +47,17 @@ def plan_records(card: dict, spec: EvaluateSpec, load=data_registry.load) -> tup
     for name in data_registry.expand(spec.dataset):
         loaded = load(name)
         sample = draw_sample(loaded, spec.n, spec.seed)
-        planned.append(PlannedRecord(loaded, sample, records.evaluate_record_id(card["model_id"], loaded.name, sample)))
+        planned.append(PlannedRecord(loaded, sample, records.evaluate_record_id(card["model_id"], loaded.name, sample,
+                                                                               spec.smoothing)))
     group_id = None
     if len(planned) > 1:  # a group is recorded under its canonical name ("textfooler" as "tf1k-clean")
         group = data_registry.canonical_name(spec.dataset)
-        group_id = records.evaluate_record_id(card["model_id"], group, planned[0].sample)
+        group_id = records.evaluate_record_id(card["model_id"], group, planned[0].sample, spec.smoothing)
     return planned, group_id
 
 
 def write_evaluation_record(member: PlannedRecord, card, spec: EvaluateSpec, chosen: list[dict], metrics, counts,
-                            wall, model, **settings) -> dict:
+                            wall, model, intervals: dict | None = None, **settings) -> dict:
     """Build (the one schema's builders) and write the record of one dataset of an evaluation.
 
     `chosen`: the sample's log entries, from which each rate's 95% interval is computed.
@@ -65,6 +67,6 @@ def write_evaluation_record(member: PlannedRecord, card, spec: EvaluateSpec, cho
                                  evaluation=records.evaluation_of(member.loaded, member.sample, **settings),
                                  metrics=metrics, counts=counts, wall_time_s=wall,
                                  device=str(next(model.parameters()).device),
-                                 intervals=outcomes.intervals(RecordKind.EVALUATE, metrics, counts, chosen))
+                                 intervals=intervals or outcomes.intervals(RecordKind.EVALUATE, metrics, counts, chosen))
     records.write_record(spec.results_dir, record)
     return record

@@ -25,7 +25,8 @@ REPORTED_SCHEMA_VERSION = 1
 # Units shared by measured and reported metrics: accuracies and rates are fractions in [0, 1];
 # SQuAD EM/F1 and the share of perturbed words are percentages, as the producers write them.
 FRACTION_METRICS = ("accuracy", "clean_accuracy", "accuracy_under_attack", "attack_success_rate",
-                    "accuracy_under_attack_validity_filtered", "attack_success_rate_validity_filtered")
+                    "accuracy_under_attack_validity_filtered", "attack_success_rate_validity_filtered",
+                    "certified_accuracy", "certified_accuracy_1word")
 PERCENT_METRICS = ("exact_match", "f1", "avg_words_perturbed_pct")
 COUNT_METRICS = ("avg_queries",)
 # (metric, header label, unit) for each attack recipe column group, in display order.
@@ -41,7 +42,7 @@ ANLI_HEADERS = {"anli-r1-test": "ANLI R1", "anli-r2-test": "ANLI R2", "anli-r3-t
 QA_HEADERS = {"squad-dev": "squad-dev", "squad-dev-heldout": "squad-dev-heldout",
               "adv-squad-addsent": "AddSent", "adv-squad-addonesent": "AddOneSent"}
 TASK_TITLES = {"nli": "NLI", "qa": "QA"}
-METHOD_ORDER = ("standard", "freelb", "infobert")  # baseline first, then the defences
+METHOD_ORDER = ("standard", "freelb", "infobert", "pgd", "a2t", "safer")  # baseline first, then the defences
 
 
 @dataclass(frozen=True)
@@ -245,8 +246,16 @@ def variant_of(record: dict) -> str:
     evaluation = record["evaluation"]
     recipe = evaluation.get("recipe") or {}
     sample = evaluation.get("sample") or {}
-    return json.dumps({"recipe": recipe.get("name"), "params": recipe.get("params"),
-                       "n": sample.get("n"), "seed": sample.get("seed")}, sort_keys=True)
+    variant = {"recipe": recipe.get("name"), "params": recipe.get("params"), "n": sample.get("n"),
+               "seed": sample.get("seed")}
+    if smoothing_samples(record) is not None:  # a smoothed run is another classifier, never a rerun
+        variant["smoothing"] = smoothing_samples(record)
+    return json.dumps(variant, sort_keys=True)
+
+
+def smoothing_samples(record: dict) -> int | None:
+    """N of a record made on SAFER's smoothed classifier (benchmark/evaluation/smoothed.py), else None."""
+    return ((record["evaluation"].get("smoothing") or {}).get("samples"))
 
 
 def _recency(record: dict) -> tuple:
@@ -299,7 +308,8 @@ def dataset_order(dataset: str) -> tuple:
 def variant_labeller(records: list[dict]):
     """record -> (key suffix, header suffix), non-empty only where one dataset/recipe has variants."""
     def slot(record: dict) -> tuple:
-        return (record["kind"], record["evaluation"]["dataset"], (record["evaluation"].get("recipe") or {}).get("name"))
+        return (record["kind"], record["evaluation"]["dataset"], (record["evaluation"].get("recipe") or {}).get("name"),
+                smoothing_samples(record))
 
     slots: dict[tuple, dict[str, object]] = {}
     for record in records:
@@ -322,6 +332,9 @@ def record_cells(record: dict, suffix: tuple[str, str]) -> list[tuple[Column, fl
     """The (column, value) cells one measured record contributes to its checkpoint's row."""
     dataset, metrics = record["evaluation"]["dataset"], record["metrics"]
     key_suffix, header_suffix = suffix
+    if smoothing_samples(record) is not None:  # smoothed runs get columns of their own
+        key_suffix += f"+smooth{smoothing_samples(record)}"
+        header_suffix += f" smoothed(N={smoothing_samples(record)})"
     if record["kind"] == "attack":
         recipe = record["evaluation"]["recipe"]["name"]
         group = f"{recipe}@{dataset}{key_suffix}"
@@ -339,6 +352,9 @@ def record_cells(record: dict, suffix: tuple[str, str]) -> list[tuple[Column, fl
         order = (1, position, key_suffix) if position is not None else (0, dataset_order(dataset), key_suffix)
         cells = [(Column(f"{dataset}{key_suffix}.accuracy", f"{header}{header_suffix} acc%", "fraction", order),
                   metrics.get("accuracy"))]
+        # SAFER's certified accuracy: its own column beside the empirical one, never merged into it.
+        cells.append((Column(f"{dataset}{key_suffix}.certified_accuracy", f"{header}{header_suffix} certified%",
+                             "fraction", (*order, "certified")), metrics.get("certified_accuracy")))
     return [(column, value) for column, value in cells if _present(value)]
 
 

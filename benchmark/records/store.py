@@ -39,15 +39,16 @@ def record_id(checkpoint_id: str, kind: str, dataset: str, suffix: str = "") -> 
     return safe_name("__".join(parts))
 
 
-def evaluate_record_id(model_id: str, dataset: str, sample) -> str:
+def evaluate_record_id(model_id: str, dataset: str, sample, smoothing: int | None = None) -> str:
     """The id `infobench evaluate` gives its record on `sample` (benchmark.data.DrawnSample) of `dataset`.
 
     The one rule for evaluation ids: the evaluation, its group total and the grid planner all
     call it. A whole dataset gets no suffix; a sample gets its size (in the unit -n counts)
     and seed. A group's total takes its first member's sample.
     """
-    suffix = "" if sample.complete else f"n{sample.units}-s{sample.seed}"
-    return record_id(model_id, "evaluate", dataset, suffix)
+    parts = ([] if sample.complete else [f"n{sample.units}-s{sample.seed}"]) + \
+        ([f"smooth{smoothing}"] if smoothing is not None else [])  # a smoothed classifier's record is its own
+    return record_id(model_id, "evaluate", dataset, "-".join(parts))
 
 
 def attack_record_id(model_id: str, spec, recipe_name: str) -> str:
@@ -59,6 +60,8 @@ def attack_record_id(model_id: str, spec, recipe_name: str) -> str:
     others = {k: v for k, v in spec.recipe_params.items() if k != "query_budget" and v is not None}
     if others:
         suffix += "-p" + hashlib.sha256(json.dumps(others, sort_keys=True).encode()).hexdigest()[:8]
+    if getattr(spec, "smoothing", None) is not None:  # SAFER's smoothed classifier is another model under attack
+        suffix += f"-smooth{spec.smoothing}"
     if spec.shard is not None:
         suffix += f"-shard{spec.shard[0]}of{spec.shard[1]}"
     return record_id(model_id, "attack", spec.dataset, suffix)
