@@ -51,7 +51,7 @@ def test_suite_runs_end_to_end_and_its_rerun_does_nothing(tiny_plain, tmp_path, 
     assert code == 0, err
     assert "3 cells ran, 0 existed, 0 failed" in out
     assert re.search(r"^method\s+external$", out, re.M) and re.search(r"^pwws/snli-test AuA%\s+\d", out, re.M)
-    assert "textfooler acc%" in out
+    assert "tf1k-clean acc%" in out  # the clean TextFooler samples, under their clean-sample name
     records = sorted((tmp_path / "r" / "records").glob("*.json"))
     assert len(records) == 1 + 4 + 1  # snli-test, the textfooler group and its three members, the attack
     before = {p.name: p.read_bytes() for p in records}

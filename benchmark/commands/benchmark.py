@@ -33,7 +33,7 @@ def run(args) -> int:
     from benchmark.commands._checkpoint import checkpoint_ref
     from benchmark.data.declarations import add_datasets_dirs
     from benchmark.core.errors import UserError
-    from benchmark.grid import plan_grid, plan_table, run_grid
+    from benchmark.grid.driver import plan_grid, plan_table, run_grid
     from benchmark.grid.spec import parse_spec
     from benchmark.suites import load_suite
     from models.checkpoint import read_card
@@ -66,7 +66,7 @@ def leaderboard_row(results_dir, card: dict) -> str:
     """The checkpoint's row of the measured leaderboard, one column per line (rows are wide)."""
     from tabulate import tabulate
 
-    from benchmark.leaderboard import load_results, measured_tables
+    from benchmark.leaderboard.tables import load_results, measured_tables
     from benchmark.leaderboard.render import format_cell, shown_columns
 
     found = load_results(results_dir)
