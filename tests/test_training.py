@@ -129,11 +129,11 @@ def _assert_same_training_curve(straight: Path, resumed: Path, steps: int, posit
 
 @pytest.mark.parametrize("argv,message", [
     (["train", "--method", "freelbb"], "unknown training method 'freelbb'. Did you mean freelb"),
-    (["train", "--method", "standard", "--epochs", "-1"], "epochs must be positive"),
+    (["train", "--method", "standard", "--epochs", "-1"], "argument --epochs: must be positive, got -1"),
     (["train", "--method", "standard", "--task", "sts"], "unknown task 'sts'"),
     (["train", "--method", "standard", "--c-low", "0.9", "--c-high", "0.5"], "need 0 <= c_low <= c_high <= 1"),
     (["train", "--method", "infobert-std", "--adv-steps", "3"], "infobert-std trains without adversarial steps"),
-    (["train", "--method", "standard", "--batch-size", "x"], "invalid int value"),
+    (["train", "--method", "standard", "--batch-size", "x"], "argument --batch-size: 'x' is not a whole number"),
 ])
 def test_bad_training_flags_exit_2_with_a_clear_message(run_cli, argv, message):
     code, _, err = run_cli(*argv)

@@ -19,6 +19,7 @@ def run_transfer(checkpoints: list[Path], sets: list[str], results_dir: Path, ba
                  quiet: bool = False) -> list[dict]:
     """Evaluate each checkpoint on each set (groups such as tf-transfer expand); returns the records."""
     from benchmark.evaluation.evaluate import evaluate
+    from benchmark.evaluation.spec import EvaluateSpec
 
     for name in sets:  # every name is checked (and every source found) before any model is loaded
         for member in data_registry.expand(name):
@@ -28,5 +29,7 @@ def run_transfer(checkpoints: list[Path], sets: list[str], results_dir: Path, ba
     written = []
     for checkpoint in checkpoints:
         for name in sets:
-            written += evaluate(Path(checkpoint), name, None, 0, Path(results_dir), batch_size, quiet)
+            spec = EvaluateSpec(checkpoint=Path(checkpoint), dataset=name, results_dir=Path(results_dir),
+                                batch_size=batch_size)
+            written += evaluate(spec, quiet)
     return written
