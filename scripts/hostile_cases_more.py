@@ -285,8 +285,8 @@ def leftover_tmp(env):
 def recipe_folder(env, failing: bool):
     folder = env.fresh("recipes")
     marker = folder / "other-ran"
-    (folder / "wanted.py").write_text('NAME = "wanted"\nPAPER = "-"\nRESOURCES = ()\nDEFAULTS = {"query_budget": None}'
-                                      '\n\ndef build(w, r, **p):\n    return None\n')
+    (folder / "wanted.py").write_text('NAME = "wanted"\nPAPER = "-"\nRESOURCES = ()'
+                                      '\n\ndef build(w, r, query_budget=None):\n    return None\n')
     (folder / "other.py").write_text(f"open({str(marker)!r}, 'w').write('x')\nraise RuntimeError('boom')\n")
     if failing:
         return _cases().message(*env.cli("recipes", "--recipes-dir", str(folder)), "other.py", "RuntimeError: boom")
@@ -346,15 +346,15 @@ def _more():
 
 def crash_handler(env):
     """A fault below the CLI stands in for a bug: the user sees one message and the path of the traceback."""
-    from benchmark import data
+    from benchmark.records import adversarial  # every dataset an evaluation reads comes through it
 
-    original = data.load
-    data.load = lambda name: (_ for _ in ()).throw(RuntimeError("injected fault"))
+    original = adversarial.load_registered
+    adversarial.load_registered = lambda name: (_ for _ in ()).throw(RuntimeError("injected fault"))
     try:
         code, err = env.cli("evaluate", str(env.ckpt), "--dataset", "snli-test", "-n", "2", "--results",
                             str(env.root / "crash"))
     finally:
-        data.load = original
+        adversarial.load_registered = original
     lines = err.strip().splitlines()
     if len(lines) != 2 or "internal error: RuntimeError: injected fault" not in lines[0]:
         return code, f"unexpected output: {err[-300:]}"
