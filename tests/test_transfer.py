@@ -117,6 +117,12 @@ def test_transfer_matrix_marks_the_white_box_cell(finetuned, unbudgeted, run_cli
     assert (results / "plots" / "transfer-pwws-snli-test.png").stat().st_size > 0
     assert (results / "plots" / "curves-pwws-snli-test.png").stat().st_size > 0
     assert "pwws/snli-test AuA-AUC%" in page
+    # In the main table the diagonal is no transfer number: only the other target has an adv: cell.
+    import csv
+
+    table = {r["checkpoint"]: r for r in csv.DictReader((results / "leaderboard.csv").open())}
+    adv_column = next(key for key in table["test-minilm-l6-untrained"] if key.startswith("adv:"))
+    assert table["test-minilm-l6-untrained"][adv_column] != "" and table["test-minilm-l6-snli-attack"][adv_column] == ""
 
 
 def test_named_transfer_set_without_its_source_names_the_command(unbudgeted, run_cli, tmp_path):

@@ -358,6 +358,21 @@ def record_cells(record: dict, suffix: tuple[str, str]) -> list[tuple[Column, fl
     return [(column, value) for column, value in cells if _present(value)]
 
 
+def _white_box_ids(records: list[dict]) -> set[str]:
+    """Evaluations on adversarial sets made against the very checkpoint evaluated (transfer's diagonal),
+    and group totals made only of such: a model scores 0 on its own attack's successes by construction."""
+    found = set()
+    for record in records:
+        source = (record.get("evaluation") or {}).get("adversarial_source") or {}
+        if source and source.get("weights_sha256") == record["checkpoint"].get("weights_sha256"):
+            found.add(record["record_id"])
+    for record in records:
+        members = (record.get("evaluation") or {}).get("members") or []
+        if members and all(member in found for member in members):
+            found.add(record["record_id"])
+    return found
+
+
 def _present(value) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
@@ -371,7 +386,10 @@ def measured_tables(records: list[dict]) -> list[Table]:
     label = variant_labeller(records)
     rows: dict[tuple, dict] = {}
     columns: dict[str, dict[str, Column]] = {}
+    white_box = _white_box_ids(records)
     for record in sorted(records, key=lambda r: r["record_id"]):
+        if record["record_id"] in white_box:
+            continue  # a model on its own attack's successes scores 0 by construction: the matrix's diagonal only
         checkpoint = record["checkpoint"]
         task = checkpoint.get("task") or "unknown"
         row = rows.setdefault((checkpoint["model_id"], checkpoint["weights_sha256"]), _identity(checkpoint))
