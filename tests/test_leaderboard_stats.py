@@ -91,6 +91,20 @@ def test_legacy_records_get_intervals_from_their_log(capsys, tmp_path):
     assert (cell["n"], round(cell["low"], 4), round(cell["high"], 4)) == (N, 0.6857, 0.8049)
 
 
+def test_a_cell_one_seed_measured_keeps_its_interval_and_an_older_card_joins_its_seeds(capsys, tmp_path):
+    results = tmp_path / "results"
+    newer = checkpoint("standard", seed=1)
+    newer["hyperparameters"]["a2t_share"] = 0.25  # the trainer's default, written out by newer cards
+    evaluate_with_log(results, newer, set(range(150)))
+    older = checkpoint("standard", seed=2)  # written before the trainer had a2t_share: counts at its default
+    evaluate_with_log(results, older, set(range(140)), dataset="snli-tf1k-clean")
+    table = board(capsys, results)["measured"][0]
+    assert [row["seed"] for row in table["rows"]] == ["1, 2"]
+    cell = table["cells"][0]["snli-tf1k-clean.accuracy"]
+    assert cell["seeds"] == 1 and cell["method"] == "wilson" and cell["n"] == N
+    assert (round(cell["low"], 4), round(cell["high"], 4)) == (0.6332, 0.7593)  # Wilson 140/200, z = 1.96
+
+
 def test_old_dataset_names_land_in_the_clean_sample_column(capsys, tmp_path):
     results = tmp_path / "results"
     evaluate_with_log(results, checkpoint("standard"), set(range(150)), dataset="snli-textfooler", legacy=True)
@@ -111,9 +125,14 @@ def test_seeds_of_one_configuration_merge_into_one_row(capsys, tmp_path):
     position = table["rows"].index(merged)
     cell = table["cells"][position]["snli-test.accuracy"]
     assert cell["seeds"] == 3 and cell["sd"] == pytest.approx(0.025166, abs=1e-6)  # sd of 0.75, 0.70, 0.73
+    # two-stage bootstrap: wider than the spread of the seed means alone (0.70-0.75), and than one
+    # seed's Wilson interval at n=200 (about +-6 points around 0.727 would be 0.66-0.79 only at 3x n)
+    assert cell["method"] == "seed-then-example-bootstrap" and cell["low"] < 0.70 and cell["high"] > 0.75
+    assert cell["high"] - cell["low"] < 0.12  # but it pools 3 x 200 examples: narrower than one seed's 0.125
     assert len(table["rows"]) == 2 and len(table["single_seeds"]["rows"]) == 4
     assert main(["leaderboard", "--results", str(results), "--format", "md"]) == 0
-    assert "**72.7** ± 2.5 sd (3 seeds)" in capsys.readouterr().out  # pooled seeds vs 100/200: Fisher
+    shown = f"**72.7** ± 2.5 sd ({cell['low'] * 100:.1f}–{cell['high'] * 100:.1f}; 3 seeds)"
+    assert shown in capsys.readouterr().out  # pooled seeds vs 100/200: Fisher
     assert main(["leaderboard", "--results", str(results), "--format", "html"]) == 0
     page = capsys.readouterr().out
     assert 'href="#seeds-nli"' in page and 'id="seeds-nli"' in page

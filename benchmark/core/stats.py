@@ -156,13 +156,44 @@ def seed_then_example_bootstrap(per_seed_differences: list, confidence: float = 
     seeds = [np.asarray(list(d), dtype=float) for d in per_seed_differences if len(d)]
     if not seeds:
         return None
-    rng = np.random.default_rng(seed)
-    means = np.empty(resamples)
-    for r in range(resamples):
-        drawn = rng.integers(0, len(seeds), size=len(seeds))
-        means[r] = np.mean([seeds[s][rng.integers(0, seeds[s].size, size=seeds[s].size)].mean() for s in drawn])
+    means = _seed_then_example_means(seeds, np.random.default_rng(seed), resamples)
     tail = (1 - confidence) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
     p_value = min(1.0, 2 * min(np.mean(means <= 0), np.mean(means >= 0)))
     per_seed = tuple(float(d.mean()) for d in seeds)
     return PooledDifference(float(np.mean(per_seed)), Interval(float(low), float(high)), float(p_value), per_seed)
+
+
+def seed_then_example_mean_interval(per_seed_values: list, confidence: float = CONFIDENCE,
+                                    seed: int = BOOTSTRAP_SEED, resamples: int = BOOTSTRAP_RESAMPLES
+                                    ) -> Interval | None:
+    """Interval for a mean over training seeds of per-seed example means (a leaderboard row that
+    merges seeds), by the same two-stage bootstrap as `seed_then_example_bootstrap`."""
+    import numpy as np
+
+    seeds = [np.asarray(list(v), dtype=float) for v in per_seed_values if len(v)]
+    if not seeds:
+        return None
+    means = _seed_then_example_means(seeds, np.random.default_rng(seed), resamples)
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return Interval(float(low), float(high))
+
+
+def _seed_then_example_means(seeds: list, rng, resamples: int):
+    """One mean per resample: draw the seeds with replacement, each drawn seed's examples with
+    replacement (a fresh draw every time a seed is drawn), average the drawn seeds' means.
+    Vectorised per (slot, seed): resamples x seeds x examples draws in all, no Python loop per resample."""
+    import numpy as np
+
+    drawn = rng.integers(0, len(seeds), size=(resamples, len(seeds)))
+    slot_means = np.empty(drawn.shape)
+    for slot in range(len(seeds)):
+        for index, values in enumerate(seeds):
+            rows = np.flatnonzero(drawn[:, slot] == index)
+            per_chunk = max(1, 10_000_000 // values.size)  # bounds memory on test sets of 10k examples
+            for start in range(0, rows.size, per_chunk):
+                chunk = rows[start:start + per_chunk]
+                picks = rng.integers(0, values.size, size=(chunk.size, values.size))
+                slot_means[chunk, slot] = values[picks].mean(axis=1)
+    return slot_means.mean(axis=1)

@@ -30,7 +30,8 @@ LEGEND = ("Percentages with one decimal. acc% = accuracy; *-tf1k-clean = the cle
           "Suc% = attack success rate, queries = average model queries per attacked example, "
           "pert% = average share of words perturbed; QA: EM/F1 on SQuAD dev and Adversarial SQuAD. "
           "In parentheses: the 95% interval (Wilson for rates, seeded bootstrap for means such as F1 and queries). "
-          "A row merging several seeds shows mean ± sd over its seeds. Bold: the column's best and every row "
+          "A row merging several seeds shows the mean ± sd over its seeds and a two-stage bootstrap interval "
+          "(seeds, then examples within each seed); a cell only one of its seeds measured shows that seed's interval. Bold: the column's best and every row "
           "not significantly below it (exact McNemar on the same examples, else Fisher's exact test; "
           "F1 by paired permutation; Holm-corrected per column, alpha 0.05): bold cells read as ties.")
 REPORTED_NOTE = ("Reported, not measured: numbers copied from the sources named in each row "
@@ -59,7 +60,11 @@ def stat_cell(value, column: Column, stats, bold=("**", "**")) -> str:
     scale = 100.0 if column.unit == "fraction" else 1.0
     if stats.seeds is not None:
         spread = f" ± {stats.sd * scale:.1f} sd" if stats.sd is not None else ""
-        return f"{shown}{spread} ({stats.seeds} seed{'s' if stats.seeds > 1 else ''})"
+        seeds = f"{stats.seeds} seed{'s' if stats.seeds > 1 else ''}"
+        if stats.interval is not None:
+            low, high = stats.interval
+            return f"{shown}{spread} ({low * scale:.1f}–{high * scale:.1f}; {seeds})"
+        return f"{shown}{spread} ({seeds})"
     if stats.interval is not None:
         low, high = stats.interval
         return f"{shown} ({low * scale:.1f}–{high * scale:.1f})"
@@ -92,6 +97,50 @@ def markdown_table(table: Table) -> str:
                     disable_numparse=True)
 
 
+GROUP_TITLES = {-1: "Transfer sets (made against another model: the primary robustness endpoint)",
+                0: "Clean test sets", 1: "ANLI"}
+
+
+def column_groups(table: Table) -> list[tuple[str, Table]]:
+    """A wide measured table cut, for Markdown, into one table per column group (transfer sets, clean
+    sets, ANLI, each recipe on each dataset), every part with the identity columns and only the rows
+    that have a value in it. The HTML page and the CSV keep the one wide table."""
+    metric_columns = [c for c in table.columns if c not in IDENTITY_COLUMNS]
+    groups: dict[tuple, list[Column]] = {}
+    for column in metric_columns:
+        groups.setdefault(_group_of(column), []).append(column)
+    if len(groups) <= 1 or len(metric_columns) <= 12:
+        return [("", table)]
+    return [(_group_title(key, columns), part) for key, columns in groups.items()
+            if len((part := _table_part(table, columns)).frame)]
+
+
+def _group_of(column: Column) -> tuple:
+    kind = column.order[0] if column.order else 0
+    return (kind, *column.order[1:4]) if kind == 3 else (kind,)  # attacks: one group per recipe, dataset, variant
+
+
+def _group_title(key: tuple, columns: list[Column]) -> str:
+    if key[0] == 3:  # "pwws/snli-test (n=200) clean%" -> "Under attack: pwws/snli-test (n=200)"
+        return "Under attack: " + columns[0].header.rsplit(" ", 1)[0]
+    return GROUP_TITLES.get(key[0], "Other columns")
+
+
+def _table_part(table: Table, columns: list[Column]) -> Table:
+    keys = [c.key for c in columns]
+    keep = [position for position in range(len(table.frame))
+            if any(_has_value(table.frame.iloc[position][key]) for key in keys)]
+    identity = [c for c in table.columns if c in IDENTITY_COLUMNS]
+    frame = table.frame.iloc[keep][[c.key for c in identity] + keys].reset_index(drop=True)
+    cells = {(new, key): stats for new, old in enumerate(keep) for key in keys
+             if (stats := table.cells.get((old, key))) is not None}
+    return Table(table.slug, table.title, identity + columns, frame, cells)
+
+
+def _has_value(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
 def markdown_body(measured: list[Table], reported: Table, level: int = 2, plots: dict | None = None) -> str:
     """The tables section shared by leaderboard.md and the README (headings at `level`)."""
     mark = "#" * level
@@ -99,7 +148,9 @@ def markdown_body(measured: list[Table], reported: Table, level: int = 2, plots:
     if not measured:
         parts.append(EMPTY_NOTE)
     for table in measured:
-        parts += [f"{mark} {markdown_text(table.title)}", markdown_table(table)]
+        parts.append(f"{mark} {markdown_text(table.title)}")
+        for heading, part in column_groups(table):
+            parts += [f"{mark}# {markdown_text(heading)}", markdown_table(part)] if heading else [markdown_table(part)]
         if table.single_seeds is not None:
             parts.append("Rows marked `-s*` merge several seeds; each seed's own row is in the HTML page and the CSV.")
     for title, link in (plots or {}).items():

@@ -16,6 +16,8 @@ whether its row is tied with the column's best.
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import re
 import statistics
@@ -76,14 +78,25 @@ def record_evidence(record: dict) -> dict[str, Evidence]:
 
 
 def seed_group_key(checkpoint: dict) -> str:
-    """Checkpoints that share this differ at most by seed."""
+    """Checkpoints that share this differ at most by seed. A hyperparameter a card lacks (one added
+    to the trainer after it was written) counts at its default, so an older card of the same
+    recipe groups with a newer one."""
     hyper = checkpoint.get("hyperparameters")
     if not isinstance(hyper, dict):
         return json.dumps([checkpoint["model_id"], checkpoint["weights_sha256"]])
+    hyper = {**_training_defaults(), **hyper}
     training = checkpoint.get("training_data")
     data = training.get("examples_sha256", training) if isinstance(training, dict) else training
     return json.dumps([checkpoint.get("task"), checkpoint.get("backbone"), checkpoint.get("method"),
                        {k: v for k, v in hyper.items() if k != "seed"}, data], sort_keys=True, default=str)
+
+
+def _training_defaults() -> dict:
+    import dataclasses
+
+    from models.config import TrainConfig
+
+    return {field.name: field.default for field in dataclasses.fields(TrainConfig)}
 
 
 def aggregate_seeds(rows: list[dict], metric_keys: list[str]) -> list[dict]:
@@ -121,14 +134,23 @@ def _merge(members: list[dict], metric_keys: list[str]) -> dict:
             continue
         values = [m[key] for m in present]
         row[key] = statistics.fmean(values)
-        row["_evidence"][key] = _pooled_evidence([m["_evidence"].get(key) for m in present], values)
+        parts = [m["_evidence"].get(key) for m in present]
+        row["_evidence"][key] = _single_seed_evidence(parts[0]) if len(parts) == 1 else \
+            _pooled_evidence(parts, values)
     return row
+
+
+def _single_seed_evidence(part: Evidence | None) -> Evidence | None:
+    """A merged row's cell that only one seed measured: that seed's own interval, marked as one seed."""
+    if part is None:
+        return None
+    return dataclasses.replace(part, seeds=1, sd=None, record_id=None)
 
 
 def _pooled_evidence(parts: list[Evidence | None], values: list[float]) -> Evidence:
     sd = statistics.stdev(values) if len(values) > 1 else None
     found = [p.outcomes for p in parts if p is not None and p.outcomes is not None]
-    pooled_outcomes, pooled_values = None, None
+    pooled_outcomes, pooled_values, interval = None, None, None
     if len(found) == len(parts) and found:
         kind, scale = found[0].kind, found[0].scale
         if kind == outcome_logs.PROPORTION:
@@ -137,7 +159,22 @@ def _pooled_evidence(parts: list[Evidence | None], values: list[float]) -> Evide
         elif all(o.values is not None for o in found):
             pooled_outcomes = outcome_logs.Outcomes(kind, scale, None, None, sum(o.n for o in found))
             pooled_values = [v for o in found for v in o.values.values()]
-    return Evidence(None, pooled_outcomes, None, pooled_values, sd, len(values))
+        if all(o.values is not None for o in found):
+            interval = _seed_then_example_interval(found, scale)
+    return Evidence(interval, pooled_outcomes, None, pooled_values, sd, len(values))
+
+
+def _seed_then_example_interval(found: list, scale: float) -> dict | None:
+    """The mean over seeds with its two-stage bootstrap interval (seeds, then examples in each)."""
+    from benchmark.core import stats
+
+    per_seed = [[o.values[key] for key in sorted(o.values)] for o in found]
+    interval = stats.seed_then_example_mean_interval(per_seed)
+    if interval is None:
+        return None
+    return {"n": sum(len(v) for v in per_seed), "low": interval.low * scale, "high": interval.high * scale,
+            "confidence": stats.CONFIDENCE, "method": "seed-then-example-bootstrap",
+            "resamples": stats.BOOTSTRAP_RESAMPLES, "seed": stats.BOOTSTRAP_SEED}
 
 
 # ---------------------------------------------------------------- ties with the best

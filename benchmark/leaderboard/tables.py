@@ -305,6 +305,26 @@ def dataset_order(dataset: str) -> tuple:
     return (0, known.index(dataset), "") if dataset in known else (1, 0, dataset)
 
 
+def _is_transfer(dataset: str) -> bool:
+    """Sets made from another model's attack (tf-transfer-*, adv:...) and their group totals."""
+    from benchmark.data import DATASET_GROUPS, is_adversarial
+
+    members = DATASET_GROUPS.get(dataset)
+    return is_adversarial(dataset) or bool(members) and all(is_adversarial(m) for m in members)
+
+
+def transfer_order(dataset: str) -> tuple:
+    """Transfer columns lead the NLI table (issue 18's primary endpoint): each group's total, then its sets."""
+    from benchmark.data import DATASET_GROUPS
+
+    for position, (group, members) in enumerate(DATASET_GROUPS.items()):
+        if dataset == group:
+            return (position, 0, dataset_order(dataset))
+        if dataset in members:
+            return (position, 1, dataset_order(dataset))
+    return (len(DATASET_GROUPS), 0, dataset_order(dataset))
+
+
 def variant_labeller(records: list[dict]):
     """record -> (key suffix, header suffix), non-empty only where one dataset/recipe has variants."""
     def slot(record: dict) -> tuple:
@@ -349,7 +369,9 @@ def record_cells(record: dict, suffix: tuple[str, str]) -> list[tuple[Column, fl
     else:
         position = list(ANLI_HEADERS).index(dataset) if dataset in ANLI_HEADERS else None
         header = ANLI_HEADERS[dataset] if position is not None else dataset
-        order = (1, position, key_suffix) if position is not None else (0, dataset_order(dataset), key_suffix)
+        order = (1, position, key_suffix) if position is not None else \
+            (-1, *transfer_order(dataset), key_suffix) if _is_transfer(dataset) else \
+            (0, dataset_order(dataset), key_suffix)
         cells = [(Column(f"{dataset}{key_suffix}.accuracy", f"{header}{header_suffix} acc%", "fraction", order),
                   metrics.get("accuracy"))]
         # SAFER's certified accuracy: its own column beside the empirical one, never merged into it.
