@@ -245,17 +245,10 @@ def bad_record(env, name: str, change: dict, needle: str, skip: bool = False):
 
 
 def _hostile_record(env, name: str, **changes) -> Path:
-    results = env.evaluated(name)
-    record = json.loads(next((results / "records").glob("*.json")).read_text())
-    for dotted, value in changes.items():
-        node = record
-        *parents, leaf = dotted.split("__")
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
-    record["record_id"] = "hostile"
-    (results / "records" / "hostile.json").write_text(json.dumps(record))
-    return results
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from hostile_records import plant_hostile_record
+
+    return plant_hostile_record(env.evaluated(name), **changes)
 
 
 from hostile_cases_more import MORE_CASES  # noqa: E402  (sections C-G)

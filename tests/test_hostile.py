@@ -371,18 +371,9 @@ def test_unexpected_error_is_one_message_and_a_log_file(tiny_ckpt, tmp_path, run
 
 
 def _hostile_results(evaluated: Path, tmp_path: Path, **changes) -> Path:
-    results = _copy(evaluated, tmp_path / "r")
-    source = next(p for p in (results / "records").glob("*.json"))
-    record = json.loads(source.read_text())
-    for dotted, value in changes.items():
-        node = record
-        *parents, leaf = dotted.split("__")
-        for key in parents:
-            node = node[key]
-        node[leaf] = value
-    record["record_id"] = "hostile"
-    (results / "records" / "hostile.json").write_text(json.dumps(record))
-    return results
+    from hostile_records import plant_hostile_record
+
+    return plant_hostile_record(_copy(evaluated, tmp_path / "r"), **changes)
 
 
 def test_leaderboard_markdown_escapes_record_fields(evaluated, tmp_path, run_cli):
