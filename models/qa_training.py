@@ -23,7 +23,7 @@ def prepare_qa(cfg):
     """Model with a fresh span head, windowed training features, dev questions and the data card."""
     from models.backbones import build_task_model
     from models.qa_features import train_features
-    from models.training import Prepared, build_regularizers, seed_everything
+    from models.prepared import Prepared, build_regularizers, seed_everything
 
     train = _load_qa(cfg.train_dataset, "training")
     indices = data_registry.sample_indices(len(train), cfg.max_train, cfg.seed)

@@ -9,12 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-import random
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from benchmark import data as data_registry
@@ -23,25 +20,10 @@ from benchmark.core.errors import UserError
 from models.config import TrainConfig, model_id
 from models.train_state import check_resume_config
 from models.methods import METHODS, StepContext
+from models.prepared import Prepared, build_regularizers, seed_everything  # noqa: F401 (re-exported)
 from models.train_log import TrainLog, curve_summary
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Prepared:
-    model: torch.nn.Module
-    tokenizer: object
-    train_features: list
-    dev_examples: list
-    data_card: dict
-    regularizers: dict
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def prepare(cfg: TrainConfig) -> Prepared:
@@ -64,22 +46,6 @@ def prepare(cfg: TrainConfig) -> Prepared:
                  "examples_sha256": train.fingerprint(indices), "dev_dataset": dev.name,
                  "dev_n_examples": len(dev_examples)}
     return Prepared(model, tokenizer, features, dev_examples, data_card, build_regularizers(cfg, model))
-
-
-def build_regularizers(cfg: TrainConfig, model) -> dict:
-    from models.regularizers import AnchoredFeatureRegularizer, ClubInfoBottleneck, SampledInfoBottleneck
-
-    method = METHODS.get(cfg.method)
-    if not method.regularized:
-        return {}
-    hidden = model.config.hidden_size
-    regs = {}
-    if cfg.beta > 0:
-        regs["info_bottleneck"] = ClubInfoBottleneck(hidden, hidden) if cfg.ib_estimator == "club" \
-            else SampledInfoBottleneck()
-    if cfg.alpha > 0:
-        regs["anchored_feature"] = AnchoredFeatureRegularizer(hidden, cfg.batch_size, cfg.c_low, cfg.c_high)
-    return regs
 
 
 def build_optimizer(cfg: TrainConfig, model, regularizers: dict, total_steps: int):
