@@ -39,7 +39,7 @@ def plot(logs: list[tuple[str, list[dict]]], out: Path, window: int) -> None:
     fig, axes = plt.subplots(1, len(FIGURES), figsize=(5 * len(FIGURES), 3.6))
     for axis, figure in zip(axes, FIGURES):
         for model_id, rows in logs:
-            points = [(r["step"], r[figure]) for r in rows if r.get(figure)]
+            points = [(r["step"], r[figure]) for r in rows if r.get(figure) is not None]  # 0.0 is a value
             if points:
                 steps, values = zip(*points)
                 axis.plot(steps, moving_average(list(values), window), label=model_id, linewidth=1)
@@ -57,7 +57,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results/plots/training-curves.png"))
     parser.add_argument("--window", type=int, default=20)
     args = parser.parse_args()
-    plot([read_log(ckpt) for ckpt in args.checkpoints], args.out, args.window)
+    finished = [ckpt for ckpt in args.checkpoints if (ckpt / "card.json").is_file()]
+    for ckpt in sorted(set(args.checkpoints) - set(finished)):
+        print(f"skipped {ckpt}: no card.json (training not finished)")
+    if not finished:
+        raise SystemExit("no finished checkpoint to plot")
+    plot([read_log(ckpt) for ckpt in finished], args.out, args.window)
     print(args.out)
 
 
