@@ -117,3 +117,16 @@ def test_seed_then_example_bootstrap_widens_with_seed_to_seed_spread():
     same = seed_then_example_bootstrap([[0.1] * 200] * 3)
     assert same.interval.low == pytest.approx(0.1) and same.interval.high == pytest.approx(0.1)
     assert same.p_value == 0.0
+
+
+def test_seed_mean_interval_binomial_shortcut_matches_resampling_examples():
+    """0/1 outcomes take the Binomial(n, p) shortcut; values a hair off 0/1 take the explicit
+    example resampling. Both estimate the same distribution: the intervals agree within Monte
+    Carlo error, and both are wider than the seeds' means alone spread."""
+    from benchmark.core.stats import seed_then_example_mean_interval
+
+    per_seed = [[1.0] * c + [0.0] * (300 - c) for c in (150, 170, 160)]  # 50%, 56.7%, 53.3%
+    shortcut = seed_then_example_mean_interval(per_seed)
+    explicit = seed_then_example_mean_interval([[v * (1 + 1e-9) for v in seed] for seed in per_seed])
+    assert abs(shortcut.low - explicit.low) < 0.01 and abs(shortcut.high - explicit.high) < 0.01
+    assert shortcut.low < 0.50 and shortcut.high > 0.567

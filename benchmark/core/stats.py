@@ -191,6 +191,9 @@ def _seed_then_example_means(seeds: list, rng, resamples: int):
     for slot in range(len(seeds)):
         for index, values in enumerate(seeds):
             rows = np.flatnonzero(drawn[:, slot] == index)
+            if np.isin(values, (0.0, 1.0)).all():  # 0/1 outcomes: a resample's mean is Binomial(n, p) / n
+                slot_means[rows, slot] = rng.binomial(values.size, values.mean(), size=rows.size) / values.size
+                continue
             per_chunk = max(1, 10_000_000 // values.size)  # bounds memory on test sets of 10k examples
             for start in range(0, rows.size, per_chunk):
                 chunk = rows[start:start + per_chunk]
