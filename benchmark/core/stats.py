@@ -153,15 +153,13 @@ def seed_then_example_bootstrap(per_seed_differences: list, confidence: float = 
     """
     import numpy as np
 
-    seeds = [np.asarray(list(d), dtype=float) for d in per_seed_differences if len(d)]
-    if not seeds:
+    found = _two_stage(per_seed_differences, confidence, seed, resamples)
+    if found is None:
         return None
-    means = _seed_then_example_means(seeds, np.random.default_rng(seed), resamples)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(means, [tail, 1 - tail])
+    seeds, means, interval = found
     p_value = min(1.0, 2 * min(np.mean(means <= 0), np.mean(means >= 0)))
     per_seed = tuple(float(d.mean()) for d in seeds)
-    return PooledDifference(float(np.mean(per_seed)), Interval(float(low), float(high)), float(p_value), per_seed)
+    return PooledDifference(float(np.mean(per_seed)), interval, float(p_value), per_seed)
 
 
 def seed_then_example_mean_interval(per_seed_values: list, confidence: float = CONFIDENCE,
@@ -169,15 +167,21 @@ def seed_then_example_mean_interval(per_seed_values: list, confidence: float = C
                                     ) -> Interval | None:
     """Interval for a mean over training seeds of per-seed example means (a leaderboard row that
     merges seeds), by the same two-stage bootstrap as `seed_then_example_bootstrap`."""
+    found = _two_stage(per_seed_values, confidence, seed, resamples)
+    return None if found is None else found[2]
+
+
+def _two_stage(per_seed: list, confidence: float, seed: int, resamples: int):
+    """(the seeds' value arrays, the resampled means, their percentile interval), or None when empty."""
     import numpy as np
 
-    seeds = [np.asarray(list(v), dtype=float) for v in per_seed_values if len(v)]
+    seeds = [np.asarray(list(values), dtype=float) for values in per_seed if len(values)]
     if not seeds:
         return None
     means = _seed_then_example_means(seeds, np.random.default_rng(seed), resamples)
     tail = (1 - confidence) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
-    return Interval(float(low), float(high))
+    return seeds, means, Interval(float(low), float(high))
 
 
 def _seed_then_example_means(seeds: list, rng, resamples: int):
