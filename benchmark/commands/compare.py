@@ -36,7 +36,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from benchmark.core.errors import UserError
 
-    first, second = _resolve(args.first, args.results), _resolve(args.second, args.results)
+    read: list = []  # the results folder, read once for both sides when they name model ids
+    first, second = _resolve(args.first, args.results, read), _resolve(args.second, args.results, read)
     single = len(first) == 1 and len(second) == 1 and all(str(x).endswith(".json") for x in (args.first, args.second))
     pairs, skipped = _match(first, second, strict=single)
     if not pairs:
@@ -52,7 +53,7 @@ def run(args) -> int:
     return 0
 
 
-def _resolve(text: str, results: Path) -> list[dict]:
+def _resolve(text: str, results: Path, read: list) -> list[dict]:
     """The records meant by a record file, a checkpoint directory or a model id."""
     from benchmark.core.errors import UserError
 
@@ -65,9 +66,11 @@ def _resolve(text: str, results: Path) -> list[dict]:
     if path.is_dir() and (path / "card.json").is_file():
         card = json.loads((path / "card.json").read_text(encoding="utf-8"))
         model_id, weights = card["model_id"], card.get("weights_sha256")
-    from benchmark.leaderboard.tables import load_results
+    if not read:
+        from benchmark.leaderboard.tables import load_results
 
-    found = [r for r in load_results(results).records if r["checkpoint"]["model_id"] == model_id
+        read.extend(load_results(results).records)
+    found = [r for r in read if r["checkpoint"]["model_id"] == model_id
              and weights in (None, r["checkpoint"]["weights_sha256"])]
     if not found:
         raise UserError(f"no records of {model_id!r} under {results}/records (pass a record file, a checkpoint "
