@@ -22,6 +22,7 @@ from benchmark.metrics.outcomes import outcomes_from_log, read_log_entries
 
 BACKBONE, TASK = "minilm-l6", "snli"
 METHODS = ("freelb", "infobert", "infobert-std")
+PROTOCOL_SEEDS = 3  # docs/zoo.md: seeds 1, 2, 3
 # endpoint name -> the record-id tails (after "<model id>__") pooled into it; the primary one first.
 ENDPOINTS = {
     "tf-transfer (primary)": ["evaluate__tf-transfer-snli", "evaluate__tf-transfer-mnli-m", "evaluate__tf-transfer-mnli-mm"],
@@ -79,10 +80,10 @@ def endpoint_table(records: Path, seeds: list[int], name: str, tails: list[str])
                          f"{row['diff']:+.1f} ({row['low']:+.1f} to {row['high']:+.1f}) | {row['p']:.3g} |")
         if len(differences) == len(seeds):
             pooled[method] = stats.seed_then_example_bootstrap(differences)
-    return lines + [""] + pooled_table(pooled) + ([f"\nmissing records: {', '.join(missing)}"] if missing else [])
+    return lines + [""] + pooled_table(pooled, provisional=len(seeds) < PROTOCOL_SEEDS) + ([f"\nmissing records: {', '.join(missing)}"] if missing else [])
 
 
-def pooled_table(pooled: dict) -> list[str]:
+def pooled_table(pooled: dict, provisional: bool = False) -> list[str]:
     if not pooled:
         return ["(no method has all seeds yet)"]
     adjusted = dict(zip(pooled, stats.holm([p.p_value for p in pooled.values()])))
@@ -90,10 +91,18 @@ def pooled_table(pooled: dict) -> list[str]:
              "|---|---|---|---|---|---|"]
     for method, found in pooled.items():
         counts = adjusted[method] < 0.05 and found.sign_holds_in_every_seed
+        verdict = ("so far" if provisional else "YES") if counts else "no"
         lines.append(f"| {method} | {100 * found.mean:+.1f} ({100 * found.interval.low:+.1f} to "
-                     f"{100 * found.interval.high:+.1f}) | {found.p_value:.3g} | {adjusted[method]:.3g} | "
-                     f"{'yes' if found.sign_holds_in_every_seed else 'no'} | {'YES' if counts else 'no'} |")
+                     f"{100 * found.interval.high:+.1f}) | {_bootstrap_p(found.p_value)} | "
+                     f"{_bootstrap_p(adjusted[method])} | "
+                     f"{'yes' if found.sign_holds_in_every_seed else 'no'} | {verdict} |")
     return lines
+
+
+def _bootstrap_p(p: float) -> str:
+    """A bootstrap p of 0 means no resample crossed 0: it is below 1 / resamples, not 0."""
+    floor = 1 / stats.BOOTSTRAP_RESAMPLES
+    return f"<{floor:.1g}" if p < floor else f"{p:.3g}"
 
 
 def main(argv=None) -> int:
@@ -101,6 +110,9 @@ def main(argv=None) -> int:
     parser.add_argument("--results", type=Path, default=Path("results"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     args = parser.parse_args(argv)
+    if len(args.seeds) < PROTOCOL_SEEDS:
+        print(f"**Provisional: {len(args.seeds)} of the protocol's {PROTOCOL_SEEDS} seeds.** The verdict rule "
+              "(Holm-adjusted p < 0.05 and the same sign in every seed) is only applied with all of them.\n")
     for name, tails in ENDPOINTS.items():
         print("\n".join(endpoint_table(args.results / "records", args.seeds, name, tails)) + "\n")
     return 0
