@@ -158,7 +158,7 @@ def _curves_figure(recipe: str, dataset: str, runs: list[tuple[dict, list[dict]]
         axes.set_ylabel("after-attack accuracy (%)")
         axes.set_ylim(0, 100)
         axes.legend(fontsize="small")
-    figure.suptitle(f"{recipe} on {dataset}: robustness curves from one unbudgeted run "
+    figure.suptitle(f"{recipe} on {dataset}: robustness curves from one unbudgeted run\n"  # two lines: fits the width
                     f"({', '.join(sorted(notes))}; dashed = not exact)", fontsize="medium")
     return figure
 
