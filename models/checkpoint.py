@@ -10,7 +10,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from benchmark.core.atomic import atomic_write_json, staged_directory
+from benchmark.core.atomic import atomic_write_json, read_json_file, staged_directory
 from benchmark.core.errors import UserError
 from models.safe_weights import refuse_pickles, sha256_file
 
@@ -64,10 +64,7 @@ def read_card(checkpoint) -> dict:
     card_path = ckpt_dir / CARD_FILE
     if not card_path.is_file():
         raise UserError(f"{ckpt_dir}: no {CARD_FILE}; it is not an infobench checkpoint")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UserError(f"{card_path}: not valid JSON ({err})") from None
+    card = read_json_file(card_path)
     missing = [f for f in REQUIRED_CARD_FIELDS if not isinstance(card, dict) or f not in card]
     if missing:
         raise UserError(f"{card_path}: missing fields {missing}")

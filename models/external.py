@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.data.declarations import canonical_label
+from benchmark.core.atomic import read_json_file
 from benchmark.core.errors import UserError
 
 TWO_WAY = ("entailment", "not_entailment")
@@ -119,10 +120,7 @@ def _read_config(folder: Path) -> dict:
     path = folder / "config.json"
     if not path.is_file():
         raise UserError(f"{folder}: no config.json; save the model with save_pretrained")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UserError(f"{path}: not valid JSON ({err})") from None
+    config = read_json_file(path)
     if not isinstance(config, dict):
         raise UserError(f"{path}: not a transformers config")
     return config

@@ -68,3 +68,18 @@ def test_a_process_killed_mid_stage_leaves_the_old_folder_untouched(tmp_path):
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert (target / "shared.txt").read_text() == "old" and (target / "old.txt").exists()
+
+
+def test_read_json_file_names_the_file_for_bad_or_hostile_json(tmp_path):
+    from benchmark.core.atomic import read_json_file
+    from benchmark.core.errors import UserError
+
+    good, bad, deep = tmp_path / "good.json", tmp_path / "bad.json", tmp_path / "deep.json"
+    good.write_text('{"a": [1, 2]}')
+    bad.write_text('{"a": ')
+    deep.write_text("[" * 200_000 + "]" * 200_000)  # json recurses per level: RecursionError, not a crash
+    assert read_json_file(good) == {"a": [1, 2]}
+    with pytest.raises(UserError, match=r"bad\.json: not valid JSON \(Expecting value"):
+        read_json_file(bad)
+    with pytest.raises(UserError, match=r"deep\.json: not a card \(nested too deeply\)"):
+        read_json_file(deep, "a card")

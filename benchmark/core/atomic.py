@@ -172,6 +172,18 @@ def append_jsonl_lines(path: str | Path, objs: list) -> None:
             os.fsync(handle.fileno())
 
 
+def read_json_file(path: str | Path, what: str = "valid JSON"):
+    """A JSON document, or a UserError "<path>: not <what> (why)". json's parser recurses per
+    nesting level, so a hostile file could crash the reader with RecursionError: caught too."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UserError(f"{path}: not {what} ({err})") from None
+    except RecursionError:
+        raise UserError(f"{path}: not {what} (nested too deeply)") from None
+
+
 def read_jsonl_log(path: str | Path) -> Iterator[dict]:
     """Read an append-only log, dropping a torn last line left by a crash mid-write."""
     path = Path(path)

@@ -26,11 +26,11 @@ Records of user datasets carry the declaration and the sha256 of the file.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 
+from benchmark.core.atomic import read_json_file
 from benchmark.core.errors import UserError
 
 DATASETS_ENV = "INFOBENCH_DATASETS_PATH"
@@ -257,7 +257,7 @@ def _first_row(path: Path, fmt: str) -> dict | None:
     from benchmark.data import _jsonl_rows
 
     if fmt == "json":
-        doc = _read_json(path)
+        doc = read_json_file(path)
         if isinstance(doc, dict) and isinstance(doc.get("data"), list):
             return None
         if not isinstance(doc, list) or not doc or not isinstance(doc[0], dict):
@@ -317,16 +317,9 @@ def user_label(value, spec, where: str) -> str:
     return name
 
 
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UserError(f"{path}: not valid JSON ({err})") from None
-
-
 def json_rows(path: Path, key: str | None):
     """Rows of a JSON list, or of the list under `key` in a JSON object (AdvGLUE's dev.json)."""
-    doc = _read_json(path)
+    doc = read_json_file(path)
     if key is not None:
         if not isinstance(doc, dict) or key not in doc:
             keys = list(doc)[:10] if isinstance(doc, dict) else type(doc).__name__

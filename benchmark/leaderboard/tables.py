@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmark.core.atomic import read_json_file
 from benchmark.core.errors import UserError
 from benchmark.records import load_record
 
@@ -190,12 +191,7 @@ def _parse_time(text) -> datetime.datetime | None:
 
 
 def _load_reported(path: Path) -> dict:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UserError(f"{path}: not a JSON document ({err})") from None
-    except RecursionError:
-        raise UserError(f"{path}: not a JSON document (nested too deeply)") from None
+    doc = read_json_file(path, "a JSON document")
     validate_reported(doc, str(path))
     if doc["reported_id"] != path.stem:
         raise UserError(f"{path}: reported_id {doc['reported_id']!r} does not match the file name")
