@@ -106,10 +106,9 @@ def _apply_documented_departures(attack, textattack):
 
     stock_stopwords = textattack.constraints.pre_transformation.StopwordModification
     embedding_distance = textattack.constraints.semantics.WordEmbeddingDistance
-    for constraint in attack.pre_transformation_constraints:
-        if type(constraint) is stock_stopwords:
-            constraint.__class__ = components().StopwordModification
-            constraint.stopwords = {word.lower() for word in constraint.stopwords}
+    attack.pre_transformation_constraints = [
+        components().StopwordModification(stopwords=c.stopwords) if type(c) is stock_stopwords else c
+        for c in attack.pre_transformation_constraints]
     for constraint in attack.constraints:
         if type(constraint) is embedding_distance and constraint.min_cos_sim is not None:
             constraint.min_cos_sim = word_cosine_threshold(constraint.embedding, constraint.min_cos_sim)
