@@ -26,7 +26,15 @@ def build_card(cfg, model_id: str, data_card: dict, dev_metrics: dict, train_tim
         "dev_metrics": dev_metrics,
         "train_time_s": round(train_time_s, 1),
         "device": device,
+        "torch_threads": torch_threads(),
         "versions": package_versions(),
         "git_commit": git_commit(),
         "created": now_iso(),
     }
+
+
+def torch_threads() -> int:
+    """The CPU thread count training ran with: bitwise reproduction of the weights needs the same."""
+    import torch
+
+    return torch.get_num_threads()

@@ -75,7 +75,7 @@ def read_card(checkpoint) -> dict:
 
 # What differs between two runs of the same `train` command; left out of the card's hash so the
 # same command twice still gives identical records.
-CARD_VOLATILE = ("created", "train_time_s", "device", "git_commit", "host")
+CARD_VOLATILE = ("created", "train_time_s", "device", "torch_threads", "git_commit", "host")
 
 
 def card_sha256(card: dict) -> str:

@@ -7,7 +7,7 @@ prints model FLOPs utilisation from an analytic FLOP count (6 * params * tokens 
 forward+backward pass; K passes for the adversarial methods).
 
     python scripts/bench_training.py --batch-size 32 --rounds 5 [--backbone minilm-l6] [--mixed-precision bf16]
-        [--methods standard,freelb,infobert,pgd,a2t,safer]
+        [--methods standard,freelb,infobert,pgd,a2t,safer] [--threads 1]
 """
 
 from __future__ import annotations
@@ -70,7 +70,10 @@ def main() -> None:
     parser.add_argument("--mixed-precision", default="no")
     parser.add_argument("--methods", default="standard,freelb,infobert,pgd,a2t,safer",
                         help="comma-separated methods; standard is always measured (the ratios' base)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads, as `infobench train --threads`")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     methods = tuple(dict.fromkeys(["standard", *args.methods.split(",")]))
     runs = {m: build(m, args) for m in methods}
     device = runs["standard"][3].accelerator.device

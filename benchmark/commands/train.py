@@ -6,6 +6,7 @@ import json
 import sys
 
 from benchmark.commands import _types as t
+from benchmark.commands import add_threads_option, use_threads
 
 OVERRIDE_FLAGS = {
     # flag: (type, help)
@@ -51,6 +52,7 @@ def register(subparsers) -> None:
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last saved step")
     for name, (kind, text) in OVERRIDE_FLAGS.items():
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, help=text)
+    add_threads_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -60,6 +62,9 @@ def run(args) -> int:
     from models.config import model_id, resolve_config
     from models.training import train
 
+    # CPU float sums depend on the thread count: the same command gives the same weights only with
+    # the same --threads (2 threads vs 1 differ by ~1e-10 after three steps), so it is fixed, not torch's.
+    use_threads(args.threads)
     overrides = {name: getattr(args, name) for name in OVERRIDE_FLAGS}
     overrides["seed"] = args.seed
     overrides["backbone"] = args.backbone
