@@ -45,9 +45,10 @@ def evaluate(results: Path, ckpt: dict, dataset: str, metrics: dict, n: int | No
 
 
 def attack(results: Path, ckpt: dict, recipe: str, dataset: str, clean: float, robust: float,
-           created: str | None = None) -> dict:
-    rid = record_id(ckpt["model_id"], "attack", dataset, recipe)
-    evaluation = {"dataset": dataset, "recipe": {"name": recipe, "params": {"max_candidates": 50}},
+           created: str | None = None, attack_repr: str | None = None, rid_suffix: str = "") -> dict:
+    rid = record_id(ckpt["model_id"], "attack", dataset, recipe + rid_suffix)
+    evaluation = {"dataset": dataset, "recipe": {"name": recipe, "params": {"max_candidates": 50},
+                                                 "attack_repr": attack_repr},
                   "resources": [], "sample": {"n": 100, "seed": 0}}
     metrics = {"clean_accuracy": clean, "accuracy_under_attack": robust,
                "attack_success_rate": round(1 - robust / clean, 4), "avg_words_perturbed_pct": 12.5,
@@ -161,6 +162,23 @@ def test_record_variants_get_their_own_columns(capsys, tmp_path):
     evaluate(results, STANDARD, "snli-test", {"accuracy": 0.7}, n=500, rid_suffix="n500")
     row = as_json(capsys, results)["measured"][0]["rows"][0]
     assert row["snli-test+n100.accuracy"] == 0.8 and row["snli-test+n500.accuracy"] == 0.7
+
+
+def test_a_recipe_whose_constraint_changed_under_the_same_name_gets_its_own_columns(capsys, tmp_path):
+    # Issue 17 kept TextFooler's name and parameters but calibrated its word-cosine threshold:
+    # the records before and after must not be averaged, only told apart.
+    results = tmp_path / "results"
+    for seed, threshold, robust in ((1, 0.5, 0.05), (2, 0.5, 0.07), (1, 0.95, 0.4)):
+        model = checkpoint(f"standard-minilm-l6-snli-s{seed}", "standard", seed=seed)
+        attack(results, model, "textfooler", "snli-test", 0.8, robust, rid_suffix=f"-cos{threshold}",
+               attack_repr=f"Attack(WordEmbeddingDistance(min_cos_sim={threshold}))")
+    page = as_json(capsys, results)
+    row = page["measured"][0]["rows"][0]
+    robust = {key: value for key, value in row.items() if key.endswith(".accuracy_under_attack")}
+    assert len(robust) == 2 and all("+d" in key for key in robust)
+    assert sorted(robust.values()) == [pytest.approx(0.06), 0.4]  # the old pair merged, the new one alone
+    code, markdown, _ = run_cli(capsys, "--results", results, "--format", "md")
+    assert code == 0 and len(set(re.findall(r"textfooler/snli-test \(attack [0-9a-f]{6}\) AuA%", markdown))) == 2
 
 
 # ---------------------------------------------------------------- determinism

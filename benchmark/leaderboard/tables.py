@@ -244,9 +244,22 @@ def variant_of(record: dict) -> str:
     sample = evaluation.get("sample") or {}
     variant = {"recipe": recipe.get("name"), "params": recipe.get("params"), "n": sample.get("n"),
                "seed": sample.get("seed")}
+    if recipe:  # what the attack really was: equal names and parameters can hide a changed constraint
+        variant["definition"] = attack_definition(record)
     if smoothing_samples(record) is not None:  # a smoothed run is another classifier, never a rerun
         variant["smoothing"] = smoothing_samples(record)
     return json.dumps(variant, sort_keys=True)
+
+
+def attack_definition(record: dict) -> str:
+    """Digest of an attack's full definition: TextAttack's own description of the built attack (every
+    constraint with its effective threshold, e.g. a calibrated word-cosine or case-insensitive
+    stopwords) and the identities of the resources it used. Records of one recipe made before and
+    after such a change must not share a column (issue 17's fixes kept name and parameters)."""
+    evaluation = record["evaluation"]
+    resources = sorted([r.get("role") or r.get("name"), r.get("identity")] for r in evaluation.get("resources") or [])
+    text = json.dumps([(evaluation.get("recipe") or {}).get("attack_repr"), resources])
+    return hashlib.sha256(text.encode()).hexdigest()[:6]
 
 
 def smoothing_samples(record: dict) -> int | None:
@@ -336,25 +349,56 @@ def variant_labeller(records: list[dict]):
         variants, variant = slots[slot(record)], variant_of(record)
         if len(variants) == 1:
             return ("", "")
-        if len(set(variants.values())) == len(variants):  # the sample size alone tells them apart
-            return (f"+n{variants[variant]}", f" (n={variants[variant]})")
-        digest = hashlib.sha256(variant.encode()).hexdigest()[:6]
-        return (f"+h{digest}", f" ({digest})")
+        return _variant_label(json.loads(variant), [json.loads(v) for v in variants])
 
     return label
+
+
+def _variant_label(mine: dict, variants: list[dict]) -> tuple[str, str]:
+    """(key suffix, header suffix) naming what sets this variant apart: its sample size, seed, the
+    parameters that differ, or its attack definition's digest (docs/leaderboard.md)."""
+    def differs(field: str) -> bool:
+        return len({json.dumps(v.get(field), sort_keys=True) for v in variants}) > 1
+
+    parts = [(f"n{mine['n']}", f"n={mine['n']}")] if differs("n") else []
+    parts += [(f"seed{mine['seed']}", f"seed={mine['seed']}")] if differs("seed") else []
+    if differs("params"):
+        every = [v.get("params") or {} for v in variants]
+        changed = sorted({k for p in every for k in p if len({json.dumps(q.get(k)) for q in every}) > 1})
+        values = {k: (mine.get("params") or {}).get(k) for k in changed}
+        parts += [(f"{k}{v}", f"{k}={v}") for k, v in values.items()]
+    if differs("definition"):
+        parts.append((f"d{mine['definition']}", f"attack {mine['definition']}"))
+    if not parts:  # they differ elsewhere: the whole variant's digest
+        digest = hashlib.sha256(json.dumps(mine, sort_keys=True).encode()).hexdigest()[:6]
+        parts = [(f"h{digest}", digest)]
+    return ("".join(f"+{key}" for key, _ in parts), f" ({', '.join(header for _, header in parts)})")
+
+
+def full_suffix(record: dict, suffix: tuple[str, str]) -> tuple[str, str]:
+    """The variant's (key suffix, header suffix), plus the smoothing mark: smoothed runs get columns of their own."""
+    key_suffix, header_suffix = suffix
+    if smoothing_samples(record) is not None:
+        key_suffix += f"+smooth{smoothing_samples(record)}"
+        header_suffix += f" smoothed(N={smoothing_samples(record)})"
+    return key_suffix, header_suffix
+
+
+def attack_group(record: dict, suffix: tuple[str, str]) -> tuple[str, str]:
+    """An attack record's column group: key prefix ("pwws@snli-test+n200") and heading ("pwws/snli-test (n=200)")."""
+    recipe, dataset = record["evaluation"]["recipe"]["name"], record["evaluation"]["dataset"]
+    key_suffix, header_suffix = full_suffix(record, suffix)
+    return f"{recipe}@{dataset}{key_suffix}", f"{recipe}/{dataset}{header_suffix}"
 
 
 def record_cells(record: dict, suffix: tuple[str, str]) -> list[tuple[Column, float]]:
     """The (column, value) cells one measured record contributes to its checkpoint's row."""
     dataset, metrics = record["evaluation"]["dataset"], record["metrics"]
-    key_suffix, header_suffix = suffix
-    if smoothing_samples(record) is not None:  # smoothed runs get columns of their own
-        key_suffix += f"+smooth{smoothing_samples(record)}"
-        header_suffix += f" smoothed(N={smoothing_samples(record)})"
+    key_suffix, header_suffix = full_suffix(record, suffix)
     if record["kind"] == "attack":
         recipe = record["evaluation"]["recipe"]["name"]
-        group = f"{recipe}@{dataset}{key_suffix}"
-        cells = [(Column(f"{group}.{name}", f"{recipe}/{dataset}{header_suffix} {label}", unit,
+        group, heading = attack_group(record, suffix)
+        cells = [(Column(f"{group}.{name}", f"{heading} {label}", unit,
                          (3, recipe, dataset_order(dataset), key_suffix, i)), metrics.get(name))
                  for i, (name, label, unit) in enumerate(ATTACK_METRICS)]
     elif any(name in metrics for name, _ in QA_METRICS):

@@ -109,29 +109,25 @@ def _heatmap(name: str, family: dict):
 # ---- robustness curves -------------------------------------------------------------------------
 
 def curve_runs(records: list[dict], results_dir: Path) -> dict[tuple, list[tuple[dict, list[dict]]]]:
-    """{(recipe, dataset): [(record, log entries)]}: unbudgeted, uncapped runs, the largest sample per checkpoint."""
+    """{(column group, heading): [(record, log entries)]}: unbudgeted, uncapped runs, grouped exactly
+    as the tables group them (one group per recipe, dataset and variant: sample, attack definition)."""
+    from benchmark.leaderboard.tables import attack_group, variant_labeller
     from benchmark.metrics.curves import CAP_PARAM
     from benchmark.records.adversarial import attack_log_entries
 
-    best: dict[tuple, dict] = {}
-    for record in records:
-        evaluation = record["evaluation"]
-        params = (evaluation.get("recipe") or {}).get("params") or {}
+    label = variant_labeller(records)
+    runs: dict[tuple, list] = {}
+    for record in sorted(records, key=lambda r: r["record_id"]):
+        params = (record["evaluation"].get("recipe") or {}).get("params") or {}
         if record["kind"] != "attack" or params.get("query_budget") is not None or params.get(CAP_PARAM):
             continue
-        key = (evaluation["recipe"]["name"], evaluation["dataset"], record["checkpoint"]["model_id"],
-               record["checkpoint"]["weights_sha256"])
-        if key not in best or record["counts"]["n"] > best[key]["counts"]["n"]:
-            best[key] = record
-    runs: dict[tuple, list] = {}
-    for key, record in sorted(best.items()):
         entries = attack_log_entries(results_dir, record["record_id"])
         if entries:
-            runs.setdefault(key[:2], []).append((record, entries))
+            runs.setdefault(attack_group(record, label(record)), []).append((record, entries))
     return runs
 
 
-def _curves_figure(recipe: str, dataset: str, runs: list[tuple[dict, list[dict]]]):
+def _curves_figure(heading: str, runs: list[tuple[dict, list[dict]]]):
     import numpy as np
     from matplotlib.figure import Figure
 
@@ -158,7 +154,7 @@ def _curves_figure(recipe: str, dataset: str, runs: list[tuple[dict, list[dict]]
         axes.set_ylabel("after-attack accuracy (%)")
         axes.set_ylim(0, 100)
         axes.legend(fontsize="small")
-    figure.suptitle(f"{recipe} on {dataset}: robustness curves from one unbudgeted run\n"  # two lines: fits the width
+    figure.suptitle(f"{heading}: robustness curves from one unbudgeted run\n"  # two lines: fits the width
                     f"({', '.join(sorted(notes))}; dashed = not exact)", fontsize="medium")
     return figure
 
@@ -168,17 +164,17 @@ def add_curve_columns(tables, records: list[dict], results_dir: Path) -> None:
     from benchmark.leaderboard.tables import Column
     from benchmark.metrics.curves import query_auc
 
-    for (recipe, dataset), runs in curve_runs(records, results_dir).items():
+    for (group_key, heading), runs in curve_runs(records, results_dir).items():
         values = {}
         for record, entries in runs:
             model_id, weights = record["checkpoint"]["model_id"], record["checkpoint"]["weights_sha256"]
             values[model_id] = values[f"{model_id}@{weights[:8]}"] = query_auc(entries)  # rows show either
         for table in tables:
             keys = [c.key for c in table.columns]
-            group = [i for i, key in enumerate(keys) if key.startswith(f"{recipe}@{dataset}.")]
+            group = [i for i, key in enumerate(keys) if key.startswith(f"{group_key}.")]
             if not group:
                 continue
-            column = Column(f"{recipe}@{dataset}.auc_queries", f"{recipe}/{dataset} AuA-AUC%", "fraction",
+            column = Column(f"{group_key}.auc_queries", f"{heading} AuA-AUC%", "fraction",
                             table.columns[group[-1]].order)
             table.columns.insert(group[-1] + 1, column)
             table.frame.insert(group[-1] + 1, column.key, [values.get(c) for c in table.frame["checkpoint"]])
@@ -198,8 +194,8 @@ def write_plots(records: list[dict], results_dir: Path, plots_dir: Path) -> dict
             path = Path(plots_dir) / f"transfer-{safe_name(name.replace(' on ', '-'))}.png"
             atomic_write_bytes(path, _png_bytes(_heatmap(name, family)))
             written[f"transfer matrix: {name}"] = path
-        for (recipe, dataset), runs in sorted(curve_runs(records, results_dir).items()):
-            path = Path(plots_dir) / f"curves-{safe_name(f'{recipe}-{dataset}')}.png"
-            atomic_write_bytes(path, _png_bytes(_curves_figure(recipe, dataset, runs)))
-            written[f"robustness curves: {recipe} on {dataset}"] = path
+        for (group_key, heading), runs in sorted(curve_runs(records, results_dir).items()):
+            path = Path(plots_dir) / f"curves-{safe_name(group_key.replace('@', '-'))}.png"
+            atomic_write_bytes(path, _png_bytes(_curves_figure(heading, runs)))
+            written[f"robustness curves: {heading}"] = path
     return written
