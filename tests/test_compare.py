@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,14 @@ def test_compare_unknown_model_is_a_user_error(evaluated, run_cli):
     root, _ = evaluated
     code, _, err = run_cli("compare", "no-such-model", "test-compare-b", "--results", str(root / "results"))
     assert code == 2 and "no records of 'no-such-model'" in err
+
+
+def test_compare_refuses_one_recipe_under_two_attack_definitions(run_cli):
+    # Committed records of TextFooler before and after issue 17's fixes: same name and parameters,
+    # a different effective word-cosine threshold and stopword rule. No paired difference between them.
+    records = Path(__file__).resolve().parents[1] / "results" / "records"
+    before = records / "standard-minilm-l6-snli-s42__attack__snli-test__textfooler-n200-s0.json"
+    after = records / "standard-minilm-l6-snli-s1__attack__snli-test__textfooler-n1000-s0.json"
+    code, _, err = run_cli("compare", str(before), str(after))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert re.search(r"textfooler/snli-test: the attacks differ in definition \([0-9a-f]{6} vs [0-9a-f]{6}:", err)

@@ -349,3 +349,16 @@ def test_command_module_imports_nothing_heavy():
             "print(sorted(m for m in ('pandas', 'matplotlib', 'tabulate') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert done.stdout.strip() == "[]"
+
+
+def test_variant_labels_never_give_two_variants_one_column():
+    from benchmark.leaderboard.tables import _variant_label
+
+    base = {"recipe": "pwws", "n": 100, "seed": 0, "definition": "abc123"}
+    one, text_one = {**base, "params": {"k": 1}}, {**base, "params": {"k": "1"}}
+    budget = {**base, "params": {"k": 1, "query_budget": None}}
+    labels = [_variant_label(v, [one, text_one, budget]) for v in (one, text_one, budget)]
+    assert len({key for key, _ in labels}) == 3
+    assert labels[1] == ('+k"1"', ' (k="1")')  # the string "1" is not the number 1
+    # The number 1 with and without an explicit null budget read alike: each gets its own digest.
+    assert labels[0][0].startswith("+h") and labels[2][0].startswith("+h")

@@ -119,18 +119,20 @@ def test_same_train_and_evaluate_command_twice_gives_identical_records(tiny_back
     import torch
 
     cards, before = [], torch.get_num_threads()
-    for run, threads_left_by_earlier_work in (("a", 2), ("b", 1)):
-        # CPU float sums depend on the thread count: train fixes its own (--threads, default 1)
-        # rather than inherit what an earlier command in the process left.
-        torch.set_num_threads(threads_left_by_earlier_work)
-        out = tmp_path / run
-        assert main(["--quiet", "train", "--method", "infobert", "--backbone", tiny_backbone, "--max-train", "48",
-                     "--batch-size", "16", "--epochs", "1", "--max-dev", "32", "--max-length", "48",
-                     "--output", str(out / "ckpt")]) == 0
-        assert main(["--quiet", "evaluate", str(out / "ckpt"), "--dataset", "anli", "-n", "20",
-                     "--results", str(out / "results")]) == 0
-        cards.append(json.loads((out / "ckpt" / "card.json").read_text()))
-    torch.set_num_threads(before)
+    try:
+        for run, threads_left_by_earlier_work in (("a", 2), ("b", 1)):
+            # CPU float sums depend on the thread count: train fixes its own (--threads, default 1)
+            # rather than inherit what an earlier command in the process left.
+            torch.set_num_threads(threads_left_by_earlier_work)
+            out = tmp_path / run
+            assert main(["--quiet", "train", "--method", "infobert", "--backbone", tiny_backbone, "--max-train", "48",
+                         "--batch-size", "16", "--epochs", "1", "--max-dev", "32", "--max-length", "48",
+                         "--output", str(out / "ckpt")]) == 0
+            assert main(["--quiet", "evaluate", str(out / "ckpt"), "--dataset", "anli", "-n", "20",
+                         "--results", str(out / "results")]) == 0
+            cards.append(json.loads((out / "ckpt" / "card.json").read_text()))
+    finally:
+        torch.set_num_threads(before)
     assert cards[0]["torch_threads"] == cards[1]["torch_threads"] == 1
     assert cards[0]["weights_sha256"] == cards[1]["weights_sha256"]
     names = sorted(p.name for p in (tmp_path / "a" / "results" / "records").glob("*.json"))

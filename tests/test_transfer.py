@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -110,8 +111,12 @@ def test_transfer_matrix_marks_the_white_box_cell(finetuned, unbudgeted, run_cli
     assert white.startswith("0.0 [0.0, ") and white.endswith(f"n={n} ◆")
     assert black.endswith(f"n={n}") and "◆" not in black
 
+    stale = results / "plots" / "curves-pwws-snli-test-n7-dabcdef.png"  # a grouping no record has any more
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"old")
     code, _, err = run_cli("--quiet", "leaderboard", "--results", str(results), "--readme", str(results / "R.md"))
     assert code == 0, err
+    assert not stale.exists()
     page = (results / "leaderboard.md").read_text()
     assert "pwws on snli-test" in page and white in page
     assert (results / "plots" / "transfer-pwws-snli-test.png").stat().st_size > 0
@@ -121,6 +126,14 @@ def test_transfer_matrix_marks_the_white_box_cell(finetuned, unbudgeted, run_cli
     import csv
 
     table = {r["checkpoint"]: r for r in csv.DictReader((results / "leaderboard.csv").open())}
+    # AuA-AUC: a metric of the attack record itself (CSV column, interval), the curve's mean.
+    from benchmark.metrics.curves import query_auc, query_auc_per_example
+
+    auc = query_auc(entries)
+    assert float(table["test-minilm-l6-snli-attack"]["pwws@snli-test.auc_queries"]) == pytest.approx(auc)
+    per_example = query_auc_per_example(entries)
+    assert sum(per_example.values()) / len(per_example) == pytest.approx(auc)
+    assert re.search(rf"\| {auc * 100:.1f} \(\d+\.\d–\d+\.\d\)", page), "the AUC cell carries its interval"
     adv_column = next(key for key in table["test-minilm-l6-untrained"] if key.startswith("adv:"))
     assert table["test-minilm-l6-untrained"][adv_column] != "" and table["test-minilm-l6-snli-attack"][adv_column] == ""
 

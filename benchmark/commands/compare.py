@@ -1,8 +1,8 @@
 """`infobench compare A B`: paired differences between two checkpoints on the examples both saw.
 
 A and B are each a record file, a checkpoint directory (its card.json names the model id) or a
-model id whose records lie under --results. Every evaluation both have (same dataset, recipe and
-parameters, sample) is compared on its per-example log: accuracy-type rates by the exact McNemar
+model id whose records lie under --results. Every evaluation both have (same dataset, recipe,
+parameters and attack definition, sample) is compared on its per-example log: accuracy-type rates by the exact McNemar
 test with Newcombe's paired interval for the difference, SQuAD F1 by a seeded paired bootstrap
 interval and a sign-flip permutation p. Differences are B minus A, in percentage points.
 Evaluations of the same name on different examples are not compared (two records: an error).
@@ -78,16 +78,30 @@ def _resolve(text: str, results: Path, read: list) -> list[dict]:
     return found
 
 
-def _evaluation(record: dict, with_sample: bool = True) -> str:
-    """What two records must share to be compared: kind, dataset, recipe and parameters (and the sample
-    when matching many records; two named record files are matched without it, then refused when
-    their examples differ)."""
+def _evaluation(record: dict, with_sample: bool = True, with_definition: bool = True) -> str:
+    """What two records must share to be compared: kind, dataset, recipe, parameters and the attack's
+    definition (and the sample when matching many records; two named record files are matched
+    without it, then refused when their examples differ)."""
     from benchmark.leaderboard.tables import variant_of
 
     variant = json.loads(variant_of(record))
     if not with_sample:
         variant.pop("n"), variant.pop("seed")
+    if not with_definition:
+        variant.pop("definition", None)
     return json.dumps([record["kind"], record["evaluation"]["dataset"], variant], sort_keys=True)
+
+
+def _other_definition(a: dict, second: list[dict], with_sample: bool) -> str | None:
+    """Why a record has no partner when one differs from it only in the attack's definition."""
+    from benchmark.leaderboard.tables import attack_definition
+
+    key = _evaluation(a, with_sample, with_definition=False)
+    for b in second:
+        if _evaluation(b, with_sample, with_definition=False) == key:
+            return (f"{_label(a)}: the attacks differ in definition ({attack_definition(a)} vs "
+                    f"{attack_definition(b)}: a constraint or resource changed; docs/leaderboard.md)")
+    return None
 
 
 def _label(record: dict) -> str:
@@ -103,9 +117,11 @@ def _match(first: list[dict], second: list[dict], strict: bool) -> tuple[list[tu
     pairs, skipped = [], []
     for a in sorted(first, key=lambda r: r["record_id"]):
         b = by_key.get(_evaluation(a, not strict))
-        if strict and b is None:
-            raise UserError(f"the two records evaluate different things ({_label(a)} vs {_label(second[0])})")
         if b is None:
+            why = _other_definition(a, second, not strict)
+            if strict:
+                raise UserError(why or f"the two records evaluate different things ({_label(a)} vs {_label(second[0])})")
+            skipped += [why] if why else []
             continue
         if a["evaluation"].get("examples_sha256") != b["evaluation"].get("examples_sha256"):
             if strict:

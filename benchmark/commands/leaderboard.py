@@ -38,7 +38,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from benchmark.core.errors import UserError
-    from benchmark.leaderboard import render, tables as leaderboard, transfer
+    from benchmark.leaderboard import render, tables as leaderboard
 
     found = leaderboard.load_results(args.results)
     if found.invalid:
@@ -54,7 +54,6 @@ def run(args) -> int:
     if filtered and not chosen.records:
         log.info("no measured record matches the filters")
     measured = leaderboard.measured_tables(chosen.records)
-    transfer.add_curve_columns(measured, chosen.records, args.results)  # robustness-curve AUC columns
     reported = leaderboard.reported_table(chosen.reported)
     if args.format:
         sys.stdout.write(_render_one(args.format, measured, reported, chosen, render))
@@ -89,6 +88,15 @@ def _write_all(args, chosen, measured, reported, filtered, render) -> None:
         _write_files(args, out, chosen, measured, reported, filtered, render)
 
 
+def _prune_plots(folder: Path, drawn: set) -> None:
+    """Remove curve and transfer plots no record draws any more: their names carry the variant
+    (sample, attack definition), so a changed grouping would otherwise leave stale images behind."""
+    for path in sorted([*folder.glob("curves-*.png"), *folder.glob("transfer-*.png")]):
+        if path not in drawn:
+            path.unlink()
+            log.info("removed %s: no record draws it any more", path)
+
+
 def _write_files(args, out, chosen, measured, reported, filtered, render) -> None:
     from benchmark.core.atomic import atomic_write_text
     from benchmark.leaderboard.examples_page import link_attack_cells, write_examples_pages
@@ -101,6 +109,8 @@ def _write_files(args, out, chosen, measured, reported, filtered, render) -> Non
         drawn = write_plots(chosen.records, out / "plots")
         drawn.update(write_transfer_plots(chosen.records, args.results, out / "plots"))
         plots = {title: render.relative_link(path, out) for title, path in drawn.items()}
+        if not filtered:
+            _prune_plots(out / "plots", set(drawn.values()))
     atomic_write_text(out / "leaderboard.md", render.markdown_page(measured, reported, plots)
                       + _transfer_md(chosen.records))
     atomic_write_text(out / "leaderboard.csv", render.csv_text(measured))

@@ -63,7 +63,7 @@ def run(args) -> int:
     from models.training import train
 
     # CPU float sums depend on the thread count: the same command gives the same weights only with
-    # the same --threads (2 threads vs 1 differ by ~1e-10 after three steps), so it is fixed, not torch's.
+    # the same --threads (2 threads vs 1 differed by up to 5e-10 after three steps), so it is fixed, not torch's.
     use_threads(args.threads)
     overrides = {name: getattr(args, name) for name in OVERRIDE_FLAGS}
     overrides["seed"] = args.seed

@@ -28,7 +28,7 @@ from benchmark.metrics import outcomes as outcome_logs
 ALPHA = 0.05
 HIGHER_IS_BETTER = {"accuracy": True, "clean_accuracy": True, "accuracy_under_attack": True,
                     "attack_success_rate": False, "exact_match": True, "f1": True,
-                    outcome_logs.VALIDITY_FILTERED: True}
+                    outcome_logs.VALIDITY_FILTERED: True, "auc_queries": True}
 
 
 @dataclass

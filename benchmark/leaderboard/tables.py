@@ -36,7 +36,7 @@ COUNT_METRICS = ("avg_queries",)
 ATTACK_METRICS = (("clean_accuracy", "clean%", "fraction"), ("accuracy_under_attack", "AuA%", "fraction"),
                   ("accuracy_under_attack_validity_filtered", "AuA% validity-filtered", "fraction"),
                   ("attack_success_rate", "Suc%", "fraction"), ("avg_queries", "queries", "number"),
-                  ("avg_words_perturbed_pct", "pert%", "percent"))
+                  ("avg_words_perturbed_pct", "pert%", "percent"), ("auc_queries", "AuA-AUC%", "fraction"))
 QA_METRICS = (("exact_match", "EM"), ("f1", "F1"))
 # The combined "anli" set and its rounds get fixed, familiar headers, after the other sets.
 ANLI_HEADERS = {"anli-r1-test": "ANLI R1", "anli-r2-test": "ANLI R2", "anli-r3-test": "ANLI R3", "anli": "ANLI all"}
@@ -257,7 +257,8 @@ def attack_definition(record: dict) -> str:
     stopwords) and the identities of the resources it used. Records of one recipe made before and
     after such a change must not share a column (issue 17's fixes kept name and parameters)."""
     evaluation = record["evaluation"]
-    resources = sorted([r.get("role") or r.get("name"), r.get("identity")] for r in evaluation.get("resources") or [])
+    resources = sorted(json.dumps([r.get("role") or r.get("name"), r.get("identity")], default=str)
+                       for r in evaluation.get("resources") or [] if isinstance(r, dict))
     text = json.dumps([(evaluation.get("recipe") or {}).get("attack_repr"), resources])
     return hashlib.sha256(text.encode()).hexdigest()[:6]
 
@@ -355,24 +356,30 @@ def variant_labeller(records: list[dict]):
 
 
 def _variant_label(mine: dict, variants: list[dict]) -> tuple[str, str]:
-    """(key suffix, header suffix) naming what sets this variant apart: its sample size, seed, the
-    parameters that differ, or its attack definition's digest (docs/leaderboard.md)."""
-    def differs(field: str) -> bool:
-        return len({json.dumps(v.get(field), sort_keys=True) for v in variants}) > 1
-
-    parts = [(f"n{mine['n']}", f"n={mine['n']}")] if differs("n") else []
-    parts += [(f"seed{mine['seed']}", f"seed={mine['seed']}")] if differs("seed") else []
-    if differs("params"):
-        every = [v.get("params") or {} for v in variants]
-        changed = sorted({k for p in every for k in p if len({json.dumps(q.get(k)) for q in every}) > 1})
-        values = {k: (mine.get("params") or {}).get(k) for k in changed}
-        parts += [(f"{k}{v}", f"{k}={v}") for k, v in values.items()]
-    if differs("definition"):
-        parts.append((f"d{mine['definition']}", f"attack {mine['definition']}"))
-    if not parts:  # they differ elsewhere: the whole variant's digest
+    """(key suffix, header suffix) naming what sets this variant apart: its sample size, sample seed,
+    the parameters that differ, or its attack definition's digest (docs/leaderboard.md); the
+    variant's own digest where those names would not keep two variants apart."""
+    parts = _label_parts(mine, variants)
+    if not parts or any(_label_parts(v, variants) == parts for v in variants if v != mine):
         digest = hashlib.sha256(json.dumps(mine, sort_keys=True).encode()).hexdigest()[:6]
         parts = [(f"h{digest}", digest)]
     return ("".join(f"+{key}" for key, _ in parts), f" ({', '.join(header for _, header in parts)})")
+
+
+def _label_parts(mine: dict, variants: list[dict]) -> list[tuple[str, str]]:
+    def differs(field: str) -> bool:
+        return len({json.dumps(v.get(field), sort_keys=True) for v in variants}) > 1
+
+    parts = [(f"n{mine.get('n')}", f"n={mine.get('n')}")] if differs("n") else []
+    parts += [(f"seed{mine.get('seed')}", f"sample seed={mine.get('seed')}")] if differs("seed") else []
+    if differs("params"):
+        every = [v.get("params") or {} for v in variants]
+        changed = sorted({k for p in every for k in p if len({json.dumps(q.get(k)) for q in every}) > 1})
+        values = {k: json.dumps((mine.get("params") or {}).get(k)) for k in changed}
+        parts += [(f"{k}{v}", f"{k}={v}") for k, v in values.items()]
+    if differs("definition"):
+        parts.append((f"d{mine.get('definition')}", f"attack {mine.get('definition')}"))
+    return parts
 
 
 def full_suffix(record: dict, suffix: tuple[str, str]) -> tuple[str, str]:
@@ -443,6 +450,7 @@ def measured_tables(records: list[dict]) -> list[Table]:
     """One table per task; one row per checkpoint (model id + weights hash), seeds of one
     configuration merged into one row; every cell with its interval and tie mark."""
     from benchmark.leaderboard.stats import record_evidence
+    from benchmark.leaderboard.transfer import fill_query_auc
     from benchmark.leaderboard.validity_column import fill_validity_filtered
 
     label = variant_labeller(records)
@@ -456,6 +464,7 @@ def measured_tables(records: list[dict]) -> list[Table]:
         task = checkpoint.get("task") or "unknown"
         row = rows.setdefault((checkpoint["model_id"], checkpoint["weights_sha256"]), _identity(checkpoint))
         fill_validity_filtered(record)  # old attack logs: the validity-filtered AuA computed now
+        fill_query_auc(record)  # from the log: merges across seeds and gets its interval like any metric
         evidence = record_evidence(record)
         for column, value in record_cells(record, label(record)):
             columns.setdefault(task, {})[column.key] = column

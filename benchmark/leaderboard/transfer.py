@@ -112,19 +112,25 @@ def curve_runs(records: list[dict], results_dir: Path) -> dict[tuple, list[tuple
     """{(column group, heading): [(record, log entries)]}: unbudgeted, uncapped runs, grouped exactly
     as the tables group them (one group per recipe, dataset and variant: sample, attack definition)."""
     from benchmark.leaderboard.tables import attack_group, variant_labeller
-    from benchmark.metrics.curves import CAP_PARAM
     from benchmark.records.adversarial import attack_log_entries
 
     label = variant_labeller(records)
     runs: dict[tuple, list] = {}
     for record in sorted(records, key=lambda r: r["record_id"]):
-        params = (record["evaluation"].get("recipe") or {}).get("params") or {}
-        if record["kind"] != "attack" or params.get("query_budget") is not None or params.get(CAP_PARAM):
+        if not _unbudgeted_attack(record):
             continue
         entries = attack_log_entries(results_dir, record["record_id"])
         if entries:
             runs.setdefault(attack_group(record, label(record)), []).append((record, entries))
     return runs
+
+
+def _unbudgeted_attack(record: dict) -> bool:
+    """An attack run without a query budget or perturbation cap: its log traces the whole curve."""
+    from benchmark.metrics.curves import CAP_PARAM
+
+    params = (record["evaluation"].get("recipe") or {}).get("params") or {}
+    return record["kind"] == "attack" and params.get("query_budget") is None and not params.get(CAP_PARAM)
 
 
 def _curves_figure(heading: str, runs: list[tuple[dict, list[dict]]]):
@@ -159,25 +165,20 @@ def _curves_figure(heading: str, runs: list[tuple[dict, list[dict]]]):
     return figure
 
 
-def add_curve_columns(tables, records: list[dict], results_dir: Path) -> None:
-    """A new column after each attack group: mean after-attack accuracy over 10..10,000 queries (log-spaced)."""
-    from benchmark.leaderboard.tables import Column
-    from benchmark.metrics.curves import query_auc
+def fill_query_auc(record: dict) -> None:
+    """Give an unbudgeted, uncapped attack record with a per-example log its AuA-AUC
+    (`auc_queries`, benchmark/metrics/curves.py) and the per-example values behind its interval."""
+    from benchmark.metrics import outcomes as outcome_logs
+    from benchmark.metrics.curves import query_auc_per_example
 
-    for (group_key, heading), runs in curve_runs(records, results_dir).items():
-        values = {}
-        for record, entries in runs:
-            model_id, weights = record["checkpoint"]["model_id"], record["checkpoint"]["weights_sha256"]
-            values[model_id] = values[f"{model_id}@{weights[:8]}"] = query_auc(entries)  # rows show either
-        for table in tables:
-            keys = [c.key for c in table.columns]
-            group = [i for i, key in enumerate(keys) if key.startswith(f"{group_key}.")]
-            if not group:
-                continue
-            column = Column(f"{group_key}.auc_queries", f"{heading} AuA-AUC%", "fraction",
-                            table.columns[group[-1]].order)
-            table.columns.insert(group[-1] + 1, column)
-            table.frame.insert(group[-1] + 1, column.key, [values.get(c) for c in table.frame["checkpoint"]])
+    if not _unbudgeted_attack(record) or record["metrics"].get("auc_queries") is not None or not record.get("_dir"):
+        return
+    entries = outcome_logs.read_log_entries(record["_dir"], record["record_id"])
+    if not entries:
+        return
+    found = outcome_logs.mean_outcomes(query_auc_per_example(entries))
+    record["metrics"]["auc_queries"] = sum(found.values.values()) / found.n
+    record["_computed_outcomes"] = {**record.get("_computed_outcomes", {}), "auc_queries": found}
 
 
 # ---- files -------------------------------------------------------------------------------------

@@ -97,3 +97,14 @@ def query_auc(entries: list[dict]) -> float:
     """Mean after-attack accuracy over AUC_BUDGETS (10..10,000 queries, log-spaced)."""
     values = query_curve(entries, AUC_BUDGETS)
     return sum(values) / len(values)
+
+
+def query_auc_per_example(entries: list[dict]) -> dict[str, float]:
+    """Each example's share of AUC_BUDGETS at which it is still classified right (0 when skipped):
+    their mean is query_auc, so the AUC gets an interval and a paired test like any mean."""
+    def survived_share(entry: dict) -> float:
+        if entry["result"] == "skipped":
+            return 0.0
+        return sum(not succeeds_within_budget(entry, b) for b in AUC_BUDGETS) / len(AUC_BUDGETS)
+
+    return {str(e["index"]): survived_share(e) for e in entries}

@@ -63,7 +63,7 @@ def _proportion(values: dict, scale: float = 1.0) -> Outcomes:
     return Outcomes(PROPORTION, scale, values, int(round(sum(values.values()))), len(values))
 
 
-def _mean(values: dict, scale: float = 1.0) -> Outcomes:
+def mean_outcomes(values: dict, scale: float = 1.0) -> Outcomes:
     return Outcomes(MEAN, scale, values, None, len(values))
 
 
@@ -85,10 +85,10 @@ def _attack_outcomes(entries: list[dict]) -> dict[str, Outcomes]:
         "clean_accuracy": _proportion({k: float(e["result"] != "skipped") for k, e in by_index.items()}),
         "accuracy_under_attack": _proportion({k: float(e["result"] == "failed") for k, e in by_index.items()}),
         "attack_success_rate": _proportion({k: float(e["result"] == "successful") for k, e in decided.items()}),
-        "avg_queries": _mean({k: float(e["queries"]) for k, e in attacked.items()}),
-        "avg_words_perturbed_pct": _mean({k: float(e["words_perturbed_pct"]) for k, e in successful.items()
+        "avg_queries": mean_outcomes({k: float(e["queries"]) for k, e in attacked.items()}),
+        "avg_words_perturbed_pct": mean_outcomes({k: float(e["words_perturbed_pct"]) for k, e in successful.items()
                                           if e.get("words_perturbed_pct") is not None}),
-        "avg_sentence_similarity": _mean({k: float(e["similarity"]) for k, e in successful.items()
+        "avg_sentence_similarity": mean_outcomes({k: float(e["similarity"]) for k, e in successful.items()
                                           if e.get("similarity") is not None}),
     }
     # Logs written with validity flags carry a "validity" key on every entry (None unless successful).
@@ -115,14 +115,14 @@ def _qa_outcomes(entries: list[dict]) -> dict[str, Outcomes]:
         for name in QA_PARTS:
             group[name] = min(group[name], float(entry[name]))
     found = {"exact_match": _proportion({g: v["exact_match"] for g, v in worst.items()}, 100.0),
-             "f1": _mean({g: v["f1"] for g, v in worst.items()}, 100.0)}
+             "f1": mean_outcomes({g: v["f1"] for g, v in worst.items()}, 100.0)}
     originals = [e for e in entries if original_id(e["id"]) == e["id"]]
     variants = [e for e in entries if original_id(e["id"]) != e["id"]]
     if variants:
         for prefix, part in (("original", originals), ("variants", variants)):
             if part:
                 found[f"{prefix}_exact_match"] = _proportion({e["id"]: float(e["exact_match"]) for e in part}, 100.0)
-                found[f"{prefix}_f1"] = _mean({e["id"]: float(e["f1"]) for e in part}, 100.0)
+                found[f"{prefix}_f1"] = mean_outcomes({e["id"]: float(e["f1"]) for e in part}, 100.0)
     return found
 
 
