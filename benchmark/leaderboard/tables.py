@@ -450,7 +450,7 @@ def measured_tables(records: list[dict]) -> list[Table]:
     """One table per task; one row per checkpoint (model id + weights hash), seeds of one
     configuration merged into one row; every cell with its interval and tie mark."""
     from benchmark.leaderboard.stats import record_evidence
-    from benchmark.leaderboard.transfer import fill_query_auc
+    from benchmark.leaderboard.auc_column import fill_query_auc
     from benchmark.leaderboard.validity_column import fill_validity_filtered
 
     label = variant_labeller(records)

@@ -111,26 +111,19 @@ def _heatmap(name: str, family: dict):
 def curve_runs(records: list[dict], results_dir: Path) -> dict[tuple, list[tuple[dict, list[dict]]]]:
     """{(column group, heading): [(record, log entries)]}: unbudgeted, uncapped runs, grouped exactly
     as the tables group them (one group per recipe, dataset and variant: sample, attack definition)."""
+    from benchmark.leaderboard.auc_column import unbudgeted_attack
     from benchmark.leaderboard.tables import attack_group, variant_labeller
     from benchmark.records.adversarial import attack_log_entries
 
     label = variant_labeller(records)
     runs: dict[tuple, list] = {}
     for record in sorted(records, key=lambda r: r["record_id"]):
-        if not _unbudgeted_attack(record):
+        if not unbudgeted_attack(record):
             continue
         entries = attack_log_entries(results_dir, record["record_id"])
         if entries:
             runs.setdefault(attack_group(record, label(record)), []).append((record, entries))
     return runs
-
-
-def _unbudgeted_attack(record: dict) -> bool:
-    """An attack run without a query budget or perturbation cap: its log traces the whole curve."""
-    from benchmark.metrics.curves import CAP_PARAM
-
-    params = (record["evaluation"].get("recipe") or {}).get("params") or {}
-    return record["kind"] == "attack" and params.get("query_budget") is None and not params.get(CAP_PARAM)
 
 
 def _curves_figure(heading: str, runs: list[tuple[dict, list[dict]]]):
@@ -163,22 +156,6 @@ def _curves_figure(heading: str, runs: list[tuple[dict, list[dict]]]):
     figure.suptitle(f"{heading}: robustness curves from one unbudgeted run\n"  # two lines: fits the width
                     f"({', '.join(sorted(notes))}; dashed = not exact)", fontsize="medium")
     return figure
-
-
-def fill_query_auc(record: dict) -> None:
-    """Give an unbudgeted, uncapped attack record with a per-example log its AuA-AUC
-    (`auc_queries`, benchmark/metrics/curves.py) and the per-example values behind its interval."""
-    from benchmark.metrics import outcomes as outcome_logs
-    from benchmark.metrics.curves import query_auc_per_example
-
-    if not _unbudgeted_attack(record) or record["metrics"].get("auc_queries") is not None or not record.get("_dir"):
-        return
-    entries = outcome_logs.read_log_entries(record["_dir"], record["record_id"])
-    if not entries:
-        return
-    found = outcome_logs.mean_outcomes(query_auc_per_example(entries))
-    record["metrics"]["auc_queries"] = sum(found.values.values()) / found.n
-    record["_computed_outcomes"] = {**record.get("_computed_outcomes", {}), "auc_queries": found}
 
 
 # ---- files -------------------------------------------------------------------------------------
