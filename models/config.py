@@ -67,6 +67,9 @@ class TrainConfig:
     a2t_share: float = 0.25
     a2t_max_rate: float = 0.1
     a2t_query_budget: int = 256
+    # PGD (models/pgd.py): weight of the clean loss beside the loss at the last perturbation. 0 is
+    # Madry et al.'s pure worst case, which collapsed to uniform predictions in the zoo's run.
+    pgd_clean_weight: float = 0.5
 
     def validate(self) -> "TrainConfig":
         from models.methods import METHODS
@@ -98,6 +101,7 @@ class TrainConfig:
              "need 0 <= a2t share <= 1, 0 < a2t max rate <= 1 and a2t query budget >= 0"),
             (min(self.adv_lr, self.adv_init_mag, self.adv_max_norm, self.beta, self.alpha) >= 0,
              "adversarial magnitudes and regularizer weights must be >= 0"),
+            (0 <= self.pgd_clean_weight <= 1, "pgd clean weight must be in [0, 1]"),
         ]
         for ok, message in checks:
             if not ok:

@@ -137,7 +137,8 @@ def safer_step(model, batch: dict, ctx: StepContext) -> dict:
 
 
 METHODS.register("pgd", Method("pgd", "PGD-K embedding adversarial training, update on the last perturbation "
-                                      "(Madry et al., ICLR 2018; BERT form in Zhu et al., ICLR 2020)",
+                                      "mixed with the clean loss (Madry et al., ICLR 2018; BERT form in Zhu et al., "
+                                      "ICLR 2020; clean weight: Goodfellow et al., ICLR 2015)",
                                pgd_step, adversarial=True, regularized=False))
 METHODS.register("a2t", Method("a2t", "A2T discrete adversarial training: gradient-ranked synonym swaps mixed "
                                       "into each batch (Yoo and Qi, Findings of EMNLP 2021)",

@@ -48,6 +48,35 @@ def test_a_few_steps_of_each_defence_lower_the_loss(method, tiny_backbone, data_
         assert figures["delta_norm"] == pytest.approx(cfg.adv_max_norm, rel=1e-3)  # the ball binds
 
 
+def test_pgd_update_mixes_the_clean_and_the_worst_case_loss_by_its_weight(tiny_backbone, data_root):
+    # Weight 1 is plain fine-tuning's gradient; 0 is the pure worst case (Madry et al.); 0.5 their mean.
+    import torch
+
+    from models.backbones import build_task_model
+    from models.config import resolve_config
+    from models.methods import METHODS, StepContext
+
+    torch.manual_seed(0)
+    model, tokenizer = build_task_model(tiny_backbone, "nli", 0.0, 0.0)  # no dropout: passes comparable
+    batch = _snli_batch(tokenizer, n=8)
+
+    def gradient(method: str, weight: float) -> torch.Tensor:
+        from accelerate import Accelerator
+
+        cfg = resolve_config(method, "snli", {"backbone": tiny_backbone, "pgd_clean_weight": weight,
+                                              "adv_max_norm": 1e-2, "adv_init_mag": 8e-3, "adv_lr": 4e-3})
+        model.zero_grad(set_to_none=True)
+        torch.manual_seed(1)
+        figures = METHODS.get(method).step(model, dict(batch), StepContext(hp=cfg, accelerator=Accelerator(cpu=True)))
+        assert method == "standard" or ("clean_loss" in figures) == (weight > 0)
+        return torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
+
+    clean, worst, mixed = gradient("standard", 1.0), gradient("pgd", 0.0), gradient("pgd", 0.5)
+    assert torch.allclose(gradient("pgd", 1.0), clean, atol=1e-6)
+    assert not torch.allclose(worst, clean, atol=1e-6)
+    assert torch.allclose(mixed, (clean + worst) / 2, atol=1e-6)
+
+
 def test_a2t_rows_differ_from_the_clean_rows_only_by_allowed_swaps(tiny_backbone, data_root):
     import torch
 

@@ -35,6 +35,8 @@ OVERRIDE_FLAGS = {
     "a2t_max_rate": (t.fraction,
                      "a2t: max share of a hypothesis's words swapped (at least 4; default 0.1)"),
     "a2t_query_budget": (t.positive_int, "a2t: candidate forwards per batch (default 256)"),
+    "pgd_clean_weight": (t.fraction, "pgd: weight of the clean loss beside the adversarial one (default 0.5; "
+                                     "0 = pure worst case)"),
     "save_every": (t.positive_int, "save resumable state every N steps"),
     "train_dataset": (str, "registered training set (default per task)"),
     "dev_dataset": (str, "registered dev set (default per task)"),
