@@ -259,3 +259,16 @@ def test_an_attack_on_the_smoothed_model_runs_and_says_so(tiny_checkpoint, tmp_p
     assert record["record_id"].endswith("-smooth4")
     assert record["evaluation"]["smoothing"]["samples"] == 4
     assert record["counts"]["n"] == 2
+
+
+def test_certified_accuracy_gets_its_interval_from_counts_alone():
+    # A group record (e.g. tf-transfer over its three sets) has no log of its own: its certified
+    # share must still carry a Wilson interval, like its empirical accuracy.
+    from benchmark.core import stats
+    from benchmark.metrics import outcomes
+
+    found = outcomes.intervals("evaluate", {"accuracy": 0.5, "certified_accuracy": 0.1},
+                               {"n": 40, "correct": 20, "certified_correct": 4})
+    expected = stats.wilson_interval(4, 40)
+    assert set(found) == {"accuracy", "certified_accuracy"}
+    assert (found["certified_accuracy"]["low"], found["certified_accuracy"]["high"]) == (expected.low, expected.high)

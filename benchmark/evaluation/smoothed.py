@@ -85,16 +85,9 @@ def _score_missing(scorer, card, loaded, todo: list[int], done: dict, log_path: 
 
 def _intervals(metrics: dict, counts: dict, chosen: list[dict]) -> dict:
     """Each rate's n and 95% Wilson interval, the certified ones beside the empirical accuracy's."""
-    from benchmark.core import stats
     from benchmark.metrics import outcomes
 
-    found = outcomes.intervals("evaluate", {"accuracy": metrics["accuracy"]}, counts, chosen)
-    pairs = (("certified_accuracy", "certified_correct"), ("certified_accuracy_1word", "certified_1word_correct"))
-    for name, key in pairs:
-        interval = stats.wilson_interval(counts[key], counts["n"])
-        found[name] = {"n": counts["n"], "low": interval.low, "high": interval.high,
-                       "confidence": stats.CONFIDENCE, "method": "wilson"}
-    return dict(sorted(found.items()))
+    return outcomes.intervals("evaluate", metrics, counts, chosen)
 
 
 def _write_record(member, card, spec, chosen, smoothing, wall, model) -> dict:

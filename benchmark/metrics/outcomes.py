@@ -138,6 +138,11 @@ def outcomes_from_counts(kind: str, metrics: dict, counts: dict) -> dict[str, Ou
             found[VALIDITY_FILTERED] = (counts.get("failed", 0) + counts["validity_flagged"], n)
     elif "accuracy" in metrics and "correct" in counts:
         found = {"accuracy": (counts["correct"], n)}
+        # SAFER's smoothed runs: the certified shares are rates of their own over the same n.
+        for name, key in (("certified_accuracy", "certified_correct"),
+                          ("certified_accuracy_1word", "certified_1word_correct")):
+            if name in metrics and key in counts:
+                found[name] = (counts[key], n)
     else:
         found = {}
     return {name: Outcomes(PROPORTION, 1.0, None, k, total) for name, (k, total) in found.items() if total}
