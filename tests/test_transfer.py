@@ -127,9 +127,9 @@ def test_transfer_matrix_marks_the_white_box_cell(finetuned, unbudgeted, run_cli
 
     table = {r["checkpoint"]: r for r in csv.DictReader((results / "leaderboard.csv").open())}
     # AuA-AUC: a metric of the attack record itself (CSV column, interval), the curve's mean.
-    from benchmark.metrics.curves import query_auc, query_auc_per_example
+    from benchmark.metrics.curves import AUC_BUDGETS, query_auc_per_example, query_curve
 
-    auc = query_auc(entries)
+    auc = sum(query_curve(entries, AUC_BUDGETS)) / len(AUC_BUDGETS)
     assert float(table["test-minilm-l6-snli-attack"]["pwws@snli-test.auc_queries"]) == pytest.approx(auc)
     per_example = query_auc_per_example(entries)
     assert sum(per_example.values()) / len(per_example) == pytest.approx(auc)

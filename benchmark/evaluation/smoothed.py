@@ -83,15 +83,9 @@ def _score_missing(scorer, card, loaded, todo: list[int], done: dict, log_path: 
             bar.update(len(chunk))
 
 
-def _intervals(metrics: dict, counts: dict, chosen: list[dict]) -> dict:
-    """Each rate's n and 95% Wilson interval, the certified ones beside the empirical accuracy's."""
-    from benchmark.metrics import outcomes
-
-    return outcomes.intervals("evaluate", metrics, counts, chosen)
-
-
 def _write_record(member, card, spec, chosen, smoothing, wall, model) -> dict:
     from benchmark.evaluation.spec import write_evaluation_record
+    from benchmark.metrics import outcomes
 
     correct = sum(e["correct"] for e in chosen)
     certified = sum(e["certified_correct"] for e in chosen)
@@ -103,7 +97,7 @@ def _write_record(member, card, spec, chosen, smoothing, wall, model) -> dict:
               "certified_1word_correct": sum(e["certified_1word_correct"] for e in chosen),
               "certified": sum(e["certified"] for e in chosen)}
     record = write_evaluation_record(member, card, spec, chosen, metrics, counts, wall, model,
-                                     intervals=_intervals(metrics, counts, chosen),
+                                     intervals=outcomes.intervals("evaluate", metrics, counts, chosen),
                                      max_length=card["hyperparameters"].get("max_length", 128), smoothing=smoothing)
     log.info("%s smoothed (N=%d): accuracy %.4f, certified %.4f on %d examples", member.loaded.name,
              smoothing["samples"], metrics["accuracy"], metrics["certified_accuracy"], len(chosen))

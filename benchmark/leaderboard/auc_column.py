@@ -12,12 +12,13 @@ from __future__ import annotations
 def fill_query_auc(record: dict) -> None:
     """Give an unbudgeted, uncapped attack record with a per-example log its AuA-AUC
     (`auc_queries`, benchmark/metrics/curves.py) and the per-example values behind its interval."""
+    from benchmark.leaderboard.validity_column import checked_entries
     from benchmark.metrics import outcomes as outcome_logs
     from benchmark.metrics.curves import query_auc_per_example
 
-    if not unbudgeted_attack(record) or record["metrics"].get("auc_queries") is not None or not record.get("_dir"):
+    if not unbudgeted_attack(record) or record["metrics"].get("auc_queries") is not None:
         return
-    entries = outcome_logs.read_log_entries(record["_dir"], record["record_id"])
+    entries = checked_entries(record)  # the log as the validity column read it (memoised on the record)
     if not entries:
         return
     found = outcome_logs.mean_outcomes(query_auc_per_example(entries))

@@ -93,15 +93,9 @@ def search_of(record: dict) -> str | None:
     return text.split(marker, 1)[1].split("(", 1)[0].strip()
 
 
-def query_auc(entries: list[dict]) -> float:
-    """Mean after-attack accuracy over AUC_BUDGETS (10..10,000 queries, log-spaced)."""
-    values = query_curve(entries, AUC_BUDGETS)
-    return sum(values) / len(values)
-
-
 def query_auc_per_example(entries: list[dict]) -> dict[str, float]:
     """Each example's share of AUC_BUDGETS at which it is still classified right (0 when skipped):
-    their mean is query_auc, so the AUC gets an interval and a paired test like any mean."""
+    their mean is the mean of query_curve over AUC_BUDGETS, so the AUC gets an interval and a paired test like any mean."""
     def survived_share(entry: dict) -> float:
         if entry["result"] == "skipped":
             return 0.0
