@@ -391,6 +391,22 @@ def test_leaderboard_markdown_escapes_record_fields(evaluated, tmp_path, run_cli
         assert len(widths) == 1, rows  # an escaped | does not add a column
 
 
+def test_a_leaderboard_of_another_folder_never_rewrites_the_readme_of_the_working_directory(
+        evaluated, tmp_path, run_cli, monkeypatch):
+    markers = "intro\n<!-- leaderboard:start -->\n<!-- leaderboard:end -->\n"
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text(markers)
+    monkeypatch.chdir(project)  # a user inside some repository benchmarks results kept elsewhere
+    results = _copy(evaluated, tmp_path / "elsewhere" / "results")
+    (tmp_path / "elsewhere" / "README.md").write_text(markers)
+    code, _, err = run_cli("--quiet", "leaderboard", "--results", str(results), "--no-plots")
+    assert code == 0, err
+    assert (project / "README.md").read_text() == markers
+    beside = (tmp_path / "elsewhere" / "README.md").read_text()
+    assert "sortable page: [results/leaderboard.html](results/leaderboard.html)" in beside
+
+
 @pytest.mark.parametrize("field, value", [("counts__n", "twelve rows"), ("checkpoint__seed", "s-forty-two"),
                                           ("evaluation__sample__n", "<b>x</b>")])
 def test_strings_where_counts_or_seeds_belong_are_refused(field, value, evaluated, tmp_path, run_cli):

@@ -113,14 +113,14 @@ def curve_runs(records: list[dict], results_dir: Path) -> dict[tuple, list[tuple
     as the tables group them (one group per recipe, dataset and variant: sample, attack definition)."""
     from benchmark.leaderboard.auc_column import unbudgeted_attack
     from benchmark.leaderboard.tables import attack_group, variant_labeller
-    from benchmark.records.adversarial import attack_log_entries
+    from benchmark.leaderboard.validity_column import checked_entries
 
     label = variant_labeller(records)
     runs: dict[tuple, list] = {}
     for record in sorted(records, key=lambda r: r["record_id"]):
         if not unbudgeted_attack(record):
             continue
-        entries = attack_log_entries(results_dir, record["record_id"])
+        entries = checked_entries(record)  # read once per leaderboard run, shared with the columns
         if entries:
             runs.setdefault(attack_group(record, label(record)), []).append((record, entries))
     return runs

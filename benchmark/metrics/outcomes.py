@@ -180,11 +180,11 @@ def read_log_entries(records_dir: Path, record_id: str) -> list[dict] | None:
     return list(latest.values())
 
 
-def record_outcomes(records_dir: Path, record: dict) -> dict[str, Outcomes]:
+def record_outcomes(records_dir: Path, record: dict, entries: list[dict] | None = None) -> dict[str, Outcomes]:
     """Outcomes of a record: from its log (or its group members' logs) when they reproduce its
-    metrics, else from its counts alone (no pairing then)."""
+    metrics, else from its counts alone (no pairing then). `entries`: the log already read."""
     found = outcomes_from_counts(record["kind"], record["metrics"], record["counts"])
-    entries = _entries_for(records_dir, record)
+    entries = _entries_for(records_dir, record) if entries is None else entries
     if entries is None:
         return found
     from_log = outcomes_from_log(record["kind"], record["metrics"], entries)
