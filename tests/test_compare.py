@@ -118,3 +118,16 @@ def test_compare_refuses_one_recipe_under_two_attack_definitions(run_cli):
     code, _, err = run_cli("compare", str(before), str(after))
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert re.search(r"textfooler/snli-test: the attacks differ in definition \([0-9a-f]{6} vs [0-9a-f]{6}:", err)
+
+
+def test_compare_pairs_the_validity_filtered_after_attack_accuracy_beside_the_raw_one(run_cli):
+    # Committed post-fix TextFooler records of two seed-1 zoo models on the same 1,000 pairs.
+    records = Path(__file__).resolve().parents[1] / "results" / "records"
+    paths = [records / f"{model}-minilm-l6-snli-s1__attack__snli-test__textfooler-n1000-s0.json"
+             for model in ("standard", "freelb")]
+    code, out, err = run_cli("compare", *map(str, paths))
+    assert code == 0, err
+    rows = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith("textfooler/")}
+    for metric in ("accuracy_under_attack", "accuracy_under_attack_validity_filtered"):
+        expected = [f"{100 * json.loads(p.read_text())['metrics'][metric]:.1f}" for p in paths]
+        assert rows[metric][2:5] == ["1000", *expected]

@@ -4,6 +4,7 @@ than standard in every seed counts, one that only matches it does not, a missing
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 from test_leaderboard_stats import checkpoint, evaluate_with_log
@@ -48,3 +49,16 @@ def test_a_gain_in_every_seed_counts_and_a_tie_does_not(tmp_path, capsys):
     assert pooled["freelb"][1].startswith("+0.0") and pooled["freelb"][-1] == "no"
     assert "missing records: infobert-std s2, infobert-std s3" in primary
     assert "| infobert | 2 | 600 | 31.0 | 46.0 | +15.0" in primary  # per seed: the three sets pooled
+
+
+def test_attack_endpoints_pair_the_validity_filtered_figure_beside_the_raw_one(capsys):
+    # The committed seed-1 TextFooler records of standard and FreeLB (1,000 SNLI test pairs each).
+    results = SCRIPT.parents[1] / "results"
+    assert verdict_module().main(["--results", str(results), "--seeds", "1", "--methods", "freelb"]) == 0
+    sections = {part.split("\n", 1)[0]: part for part in capsys.readouterr().out.split("### ")[1:]}
+    for name, metric in (("textfooler AuA (1k SNLI test)", "accuracy_under_attack"),
+                         ("textfooler AuA, validity-filtered", "accuracy_under_attack_validity_filtered")):
+        figures = [json.loads((results / "records" / f"{model}-minilm-l6-snli-s1__attack__snli-test__"
+                                                      "textfooler-n1000-s0.json").read_text())["metrics"][metric]
+                   for model in ("standard", "freelb")]
+        assert f"| freelb | 1 | 1000 | {100 * figures[0]:.1f} | {100 * figures[1]:.1f} |" in sections[name]

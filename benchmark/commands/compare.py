@@ -16,8 +16,9 @@ from pathlib import Path
 
 # metric -> how it is compared; rates that are not over the same examples (success rate: among
 # each model's own correct examples) are left out: their intervals are in the records.
+# The validity-filtered AuA is paired too: a 0/1 outcome per attacked example (docs/validity.md).
 PAIRED_METRICS = {"accuracy": "mcnemar", "clean_accuracy": "mcnemar", "accuracy_under_attack": "mcnemar",
-                  "exact_match": "mcnemar", "f1": "bootstrap"}
+                  "accuracy_under_attack_validity_filtered": "mcnemar", "exact_match": "mcnemar", "f1": "bootstrap"}
 
 
 def register(subparsers) -> None:
