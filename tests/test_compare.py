@@ -131,3 +131,18 @@ def test_compare_pairs_the_validity_filtered_after_attack_accuracy_beside_the_ra
     for metric in ("accuracy_under_attack", "accuracy_under_attack_validity_filtered"):
         expected = [f"{100 * json.loads(p.read_text())['metrics'][metric]:.1f}" for p in paths]
         assert rows[metric][2:5] == ["1000", *expected]
+
+
+def test_two_named_records_pair_a_smoothed_classifier_with_a_plain_model_and_name_what_differs(run_cli):
+    # Committed records on the same 200 SNLI test pairs: standard-s1 and SAFER's 16-vote ensemble.
+    records = Path(__file__).resolve().parents[1] / "results" / "records"
+    plain = records / "standard-minilm-l6-snli-s1__attack__snli-test__textfooler-n200-s0.json"
+    smoothed = records / "safer-minilm-l6-snli-s1__attack__snli-test__textfooler-n200-s0-smooth16.json"
+    code, out, err = run_cli("compare", str(plain), str(smoothed))
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if " accuracy_under_attack " in f"{line} ")
+    figures = [f"{100 * json.loads(p.read_text())['metrics']['accuracy_under_attack']:.1f}" for p in (plain, smoothed)]
+    assert row.startswith("textfooler/snli-test B smoothed(N=16)") and row.split()[5:7] == figures
+    other_recipe = records / "standard-minilm-l6-snli-s1__attack__snli-test__pwws-n200-s0.json"
+    code, _, err = run_cli("compare", str(other_recipe), str(plain))
+    assert code == 2 and "evaluate different things (" in err and "recipe: pwws vs textfooler" in err

@@ -81,16 +81,27 @@ def _resolve(text: str, results: Path, read: list) -> list[dict]:
 
 def _evaluation(record: dict, with_sample: bool = True, with_definition: bool = True) -> str:
     """What two records must share to be compared: kind, dataset, recipe, parameters and the attack's
-    definition (and the sample when matching many records; two named record files are matched
-    without it, then refused when their examples differ)."""
+    definition (and, when matching many records, the sample and SAFER's smoothing; two named record
+    files are matched without them, then refused when their examples differ: a smoothed classifier
+    is another model on the same evaluation)."""
     from benchmark.leaderboard.tables import variant_of
 
     variant = json.loads(variant_of(record))
     if not with_sample:
-        variant.pop("n"), variant.pop("seed")
+        variant.pop("n"), variant.pop("seed"), variant.pop("smoothing", None)
     if not with_definition:
         variant.pop("definition", None)
     return json.dumps([record["kind"], record["evaluation"]["dataset"], variant], sort_keys=True)
+
+
+def _differences(a: dict, b: dict) -> str:
+    """What sets two records' evaluations apart, e.g. "recipe: pwws vs textfooler"."""
+    from benchmark.leaderboard.tables import variant_of
+
+    first = {"kind": a["kind"], "dataset": a["evaluation"]["dataset"], **json.loads(variant_of(a))}
+    second = {"kind": b["kind"], "dataset": b["evaluation"]["dataset"], **json.loads(variant_of(b))}
+    return "; ".join(f"{key}: {first.get(key)} vs {second.get(key)}"
+                     for key in sorted(first.keys() | second.keys()) if first.get(key) != second.get(key))
 
 
 def _other_definition(a: dict, second: list[dict], with_sample: bool) -> str | None:
@@ -111,6 +122,17 @@ def _label(record: dict) -> str:
     return f"{recipe}/{evaluation['dataset']}" if recipe else evaluation["dataset"]
 
 
+def _pair_label(a: dict, b: dict) -> str:
+    """The evaluation's label, naming the side(s) measured through SAFER's smoothed classifier."""
+    from benchmark.leaderboard.tables import smoothing_samples
+
+    smoothed = [f"{side} smoothed(N={n})" for side, record in (("A", a), ("B", b))
+                if (n := smoothing_samples(record)) is not None]
+    if len(smoothed) == 2 and smoothing_samples(a) == smoothing_samples(b):
+        smoothed = [f"smoothed(N={smoothing_samples(a)})"]
+    return " ".join([_label(a), *smoothed])
+
+
 def _match(first: list[dict], second: list[dict], strict: bool) -> tuple[list[tuple[dict, dict]], list[str]]:
     from benchmark.core.errors import UserError
 
@@ -121,7 +143,7 @@ def _match(first: list[dict], second: list[dict], strict: bool) -> tuple[list[tu
         if b is None:
             why = _other_definition(a, second, not strict)
             if strict:
-                raise UserError(why or f"the two records evaluate different things ({_label(a)} vs {_label(second[0])})")
+                raise UserError(why or f"the two records evaluate different things ({_differences(a, second[0])})")
             skipped += [why] if why else []
             continue
         if a["evaluation"].get("examples_sha256") != b["evaluation"].get("examples_sha256"):
@@ -145,11 +167,11 @@ def compare_records(a: dict, b: dict) -> list[dict]:
         if oa is None or ob is None:
             continue
         if oa.values is None or ob.values is None:
-            rows.append({"evaluation": _label(a), "metric": metric, "n": oa.n, "note": "no per-example log"})
+            rows.append({"evaluation": _pair_label(a, b), "metric": metric, "n": oa.n, "note": "no per-example log"})
             continue
         if set(oa.values) != set(ob.values):
             raise UserError(f"{_label(a)}: the per-example logs hold different examples; no paired comparison")
-        rows.append({"evaluation": _label(a), "metric": metric, **_compare(oa, ob, test)})
+        rows.append({"evaluation": _pair_label(a, b), "metric": metric, **_compare(oa, ob, test)})
     return rows
 
 
