@@ -146,3 +146,36 @@ def test_two_named_records_pair_a_smoothed_classifier_with_a_plain_model_and_nam
     other_recipe = records / "standard-minilm-l6-snli-s1__attack__snli-test__pwws-n200-s0.json"
     code, _, err = run_cli("compare", str(other_recipe), str(plain))
     assert code == 2 and "evaluate different things (" in err and "recipe: pwws vs textfooler" in err
+    assert "definition:" not in err and "n:" not in err  # neither is why these two were refused
+
+
+def test_records_older_than_the_validity_flags_get_a_paired_validity_filtered_row(run_cli):
+    # The old zoo's seed-42 TextFooler logs carry no flags; compare computes them as the leaderboard does.
+    from benchmark.leaderboard.tables import _load_measured
+    from benchmark.leaderboard.validity_column import fill_validity_filtered
+
+    records = Path(__file__).resolve().parents[1] / "results" / "records"
+    paths = [records / f"{model}-minilm-l6-snli-s42__attack__snli-test__textfooler-n200-s0.json"
+             for model in ("standard", "freelb")]
+    code, out, err = run_cli("compare", *map(str, paths))
+    assert code == 0, err
+    rows = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith("textfooler/")}
+    loaded = [_load_measured(path) for path in paths]
+    for record in loaded:
+        fill_validity_filtered(record)
+    filtered = [f"{100 * r['metrics']['accuracy_under_attack_validity_filtered']:.1f}" for r in loaded]
+    assert rows["accuracy_under_attack_validity_filtered"][2:5] == ["200", *filtered]
+    assert all(float(v) > float(raw) for v, raw in zip(filtered, rows["accuracy_under_attack"][3:5]))
+
+
+def test_outcomes_from_the_memoised_checked_log_equal_those_of_a_fresh_read():
+    from benchmark.leaderboard.tables import _load_measured
+    from benchmark.leaderboard.validity_column import checked_entries
+    from benchmark.metrics.outcomes import record_outcomes
+
+    path = (Path(__file__).resolve().parents[1] / "results" / "records"
+            / "freelb-minilm-l6-snli-s1__attack__snli-test__pwws-n1000-s0.json")
+    record = _load_measured(path)
+    fresh, memoised = record_outcomes(record["_dir"], record), record_outcomes(record["_dir"], record, checked_entries(record))
+    assert fresh.keys() == memoised.keys() and "accuracy_under_attack_validity_filtered" in fresh
+    assert all(fresh[name].values == memoised[name].values and fresh[name].values for name in fresh)

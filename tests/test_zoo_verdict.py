@@ -55,7 +55,9 @@ def test_attack_endpoints_pair_the_validity_filtered_figure_beside_the_raw_one(c
     # The committed seed-1 TextFooler records of standard and FreeLB (1,000 SNLI test pairs each).
     results = SCRIPT.parents[1] / "results"
     assert verdict_module().main(["--results", str(results), "--seeds", "1", "--methods", "freelb"]) == 0
-    sections = {part.split("\n", 1)[0]: part for part in capsys.readouterr().out.split("### ")[1:]}
+    out = capsys.readouterr().out
+    assert "Not the protocol's comparison" in out and "| YES |" not in out  # Holm over one method only
+    sections = {part.split("\n", 1)[0]: part for part in out.split("### ")[1:]}
     for name, metric in (("textfooler AuA (1k SNLI test)", "accuracy_under_attack"),
                          ("textfooler AuA, validity-filtered", "accuracy_under_attack_validity_filtered")):
         figures = [json.loads((results / "records" / f"{model}-minilm-l6-snli-s1__attack__snli-test__"

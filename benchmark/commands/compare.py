@@ -95,13 +95,17 @@ def _evaluation(record: dict, with_sample: bool = True, with_definition: bool = 
 
 
 def _differences(a: dict, b: dict) -> str:
-    """What sets two records' evaluations apart, e.g. "recipe: pwws vs textfooler"."""
-    from benchmark.leaderboard.tables import variant_of
-
-    first = {"kind": a["kind"], "dataset": a["evaluation"]["dataset"], **json.loads(variant_of(a))}
-    second = {"kind": b["kind"], "dataset": b["evaluation"]["dataset"], **json.loads(variant_of(b))}
-    return "; ".join(f"{key}: {first.get(key)} vs {second.get(key)}"
-                     for key in sorted(first.keys() | second.keys()) if first.get(key) != second.get(key))
+    """What sets two named records' evaluations apart, e.g. "recipe: pwws vs textfooler": the parts
+    of `_evaluation` two record files must share, compared as JSON as it compares them; the attack's
+    definition only when nothing else differs (another recipe is another definition anyway)."""
+    first, second = (dict(zip(("kind", "dataset", "variant"), json.loads(_evaluation(r, with_sample=False))))
+                     for r in (a, b))
+    first.update(first.pop("variant")), second.update(second.pop("variant"))
+    differing = [key for key in sorted(first.keys() | second.keys())
+                 if json.dumps(first.get(key), sort_keys=True) != json.dumps(second.get(key), sort_keys=True)]
+    if differing != ["definition"]:
+        differing = [key for key in differing if key != "definition"]
+    return "; ".join(f"{key}: {first.get(key)} vs {second.get(key)}" for key in differing)
 
 
 def _other_definition(a: dict, second: list[dict], with_sample: bool) -> str | None:
@@ -158,9 +162,8 @@ def _match(first: list[dict], second: list[dict], strict: bool) -> tuple[list[tu
 def compare_records(a: dict, b: dict) -> list[dict]:
     """One row per paired metric of two records of one evaluation on the same examples."""
     from benchmark.core.errors import UserError
-    from benchmark.metrics.outcomes import record_outcomes
 
-    found_a, found_b = record_outcomes(a["_dir"], a), record_outcomes(b["_dir"], b)
+    found_a, found_b = _outcomes(a), _outcomes(b)
     rows = []
     for metric, test in PAIRED_METRICS.items():
         oa, ob = found_a.get(metric), found_b.get(metric)
@@ -173,6 +176,18 @@ def compare_records(a: dict, b: dict) -> list[dict]:
             raise UserError(f"{_label(a)}: the per-example logs hold different examples; no paired comparison")
         rows.append({"evaluation": _pair_label(a, b), "metric": metric, **_compare(oa, ob, test)})
     return rows
+
+
+def _outcomes(record: dict) -> dict:
+    """Per-example outcomes as the leaderboard reads them: an attack log written before the validity
+    flags gets them computed now, so its validity-filtered AuA is paired like a newer record's."""
+    from benchmark.leaderboard.validity_column import checked_entries, fill_validity_filtered
+    from benchmark.metrics.outcomes import record_outcomes
+
+    if record["kind"] != "attack":
+        return record_outcomes(record["_dir"], record)
+    fill_validity_filtered(record)
+    return record_outcomes(record["_dir"], record, checked_entries(record))
 
 
 def _compare(oa, ob, test: str) -> dict:

@@ -42,7 +42,7 @@ def run(args) -> int:
     from benchmark.leaderboard import render, tables as leaderboard
 
     if args.readme is None:  # the project's README is the one beside its results folder
-        args.readme = args.results.parent / "README.md"
+        args.readme = args.results.resolve().parent / "README.md"  # resolved: `--results .` has a parent too
     found = leaderboard.load_results(args.results)
     if found.invalid:
         listing = "\n".join(f"  {path}: {why}" for path, why in found.invalid)
@@ -110,7 +110,7 @@ def _write_files(args, out, chosen, measured, reported, filtered, render) -> Non
         from benchmark.leaderboard.transfer import write_plots as write_transfer_plots
 
         drawn = write_plots(chosen.records, out / "plots")
-        drawn.update(write_transfer_plots(chosen.records, args.results, out / "plots"))
+        drawn.update(write_transfer_plots(chosen.records, out / "plots"))
         plots = {title: render.relative_link(path, out) for title, path in drawn.items()}
         if not filtered:
             _prune_plots(out / "plots", set(drawn.values()))

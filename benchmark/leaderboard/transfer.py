@@ -108,7 +108,7 @@ def _heatmap(name: str, family: dict):
 
 # ---- robustness curves -------------------------------------------------------------------------
 
-def curve_runs(records: list[dict], results_dir: Path) -> dict[tuple, list[tuple[dict, list[dict]]]]:
+def curve_runs(records: list[dict]) -> dict[tuple, list[tuple[dict, list[dict]]]]:
     """{(column group, heading): [(record, log entries)]}: unbudgeted, uncapped runs, grouped exactly
     as the tables group them (one group per recipe, dataset and variant: sample, attack definition)."""
     from benchmark.leaderboard.auc_column import unbudgeted_attack
@@ -160,7 +160,7 @@ def _curves_figure(heading: str, runs: list[tuple[dict, list[dict]]]):
 
 # ---- files -------------------------------------------------------------------------------------
 
-def write_plots(records: list[dict], results_dir: Path, plots_dir: Path) -> dict[str, Path]:
+def write_plots(records: list[dict], plots_dir: Path) -> dict[str, Path]:
     """Heatmaps and curve plots into plots_dir; returns title -> path."""
     import matplotlib.style
 
@@ -172,7 +172,7 @@ def write_plots(records: list[dict], results_dir: Path, plots_dir: Path) -> dict
             path = Path(plots_dir) / f"transfer-{safe_name(name.replace(' on ', '-'))}.png"
             atomic_write_bytes(path, _png_bytes(_heatmap(name, family)))
             written[f"transfer matrix: {name}"] = path
-        for (group_key, heading), runs in sorted(curve_runs(records, results_dir).items()):
+        for (group_key, heading), runs in sorted(curve_runs(records).items()):
             path = Path(plots_dir) / f"curves-{safe_name(group_key.replace('@', '-'))}.png"
             atomic_write_bytes(path, _png_bytes(_curves_figure(heading, runs)))
             written[f"robustness curves: {heading}"] = path
