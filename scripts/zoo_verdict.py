@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 from benchmark.core import stats
-from benchmark.leaderboard.validity_column import checked_entries
-from benchmark.metrics.outcomes import VALIDITY_FILTERED, outcomes_from_log, read_log_entries
+from benchmark.leaderboard.validity_column import checked_outcomes
+from benchmark.metrics.outcomes import VALIDITY_FILTERED
 
 BACKBONE, TASK = "minilm-l6", "snli"
 METHODS = ("freelb", "infobert", "infobert-std")
@@ -47,10 +47,8 @@ def correctness(records: Path, model_id: str, tails: list[str], metric: str) -> 
         if not path.is_file():
             return None
         record = {**json.loads(path.read_text(encoding="utf-8")), "_dir": records}
-        # An attack log older than the validity flags gets them computed, as the leaderboard does.
-        entries = checked_entries(record) if record["kind"] == "attack" else read_log_entries(records, record["record_id"])
-        found = None if entries is None else outcomes_from_log(record["kind"], record["metrics"], entries).get(metric)
-        if found is None:
+        found = checked_outcomes(record).get(metric)  # as the leaderboard pairs it
+        if found is None or found.values is None:  # no log, or one that does not reproduce the record
             return None
         pooled.update({f"{tail}:{key}": value for key, value in found.values.items()})
     return pooled

@@ -162,8 +162,10 @@ def _match(first: list[dict], second: list[dict], strict: bool) -> tuple[list[tu
 def compare_records(a: dict, b: dict) -> list[dict]:
     """One row per paired metric of two records of one evaluation on the same examples."""
     from benchmark.core.errors import UserError
+    from benchmark.leaderboard.validity_column import checked_outcomes
 
-    found_a, found_b = _outcomes(a), _outcomes(b)
+    # As the leaderboard reads them: an old attack log gets its validity flags computed now.
+    found_a, found_b = checked_outcomes(a), checked_outcomes(b)
     rows = []
     for metric, test in PAIRED_METRICS.items():
         oa, ob = found_a.get(metric), found_b.get(metric)
@@ -176,18 +178,6 @@ def compare_records(a: dict, b: dict) -> list[dict]:
             raise UserError(f"{_label(a)}: the per-example logs hold different examples; no paired comparison")
         rows.append({"evaluation": _pair_label(a, b), "metric": metric, **_compare(oa, ob, test)})
     return rows
-
-
-def _outcomes(record: dict) -> dict:
-    """Per-example outcomes as the leaderboard reads them: an attack log written before the validity
-    flags gets them computed now, so its validity-filtered AuA is paired like a newer record's."""
-    from benchmark.leaderboard.validity_column import checked_entries, fill_validity_filtered
-    from benchmark.metrics.outcomes import record_outcomes
-
-    if record["kind"] != "attack":
-        return record_outcomes(record["_dir"], record)
-    fill_validity_filtered(record)
-    return record_outcomes(record["_dir"], record, checked_entries(record))
 
 
 def _compare(oa, ob, test: str) -> dict:

@@ -60,7 +60,9 @@ def record_evidence(record: dict) -> dict[str, Evidence]:
     """metric -> Evidence for one loaded record (its log is read from the folder it came from)."""
     folder = record.get("_dir")
     if folder:
-        found = outcome_logs.record_outcomes(folder, record, _attack_log(record))
+        from benchmark.leaderboard.validity_column import checked_outcomes
+
+        found = checked_outcomes(record)
     else:
         found = outcome_logs.outcomes_from_counts(record["kind"], record["metrics"], record["counts"])
     # Outcomes the leaderboard derived itself (validity flags computed now for an old log).
@@ -72,14 +74,6 @@ def record_evidence(record: dict) -> dict[str, Evidence]:
     examples = record["evaluation"].get("examples_sha256")
     return {name: Evidence(intervals.get(name), found.get(name), examples, record_id=record["record_id"])
             for name in record["metrics"]}
-
-
-def _attack_log(record: dict) -> list[dict] | None:
-    """An attack record's log as the validity column read it (memoised on the record, so the
-    columns, the examples pages and the curve plots read each log once); None for other kinds."""
-    from benchmark.leaderboard.validity_column import checked_entries
-
-    return checked_entries(record) if record["kind"] == "attack" else None
 
 
 # ---------------------------------------------------------------- seeds

@@ -32,6 +32,16 @@ def checked_entries(record: dict) -> list[dict] | None:
     return record["_checked_entries"]
 
 
+def checked_outcomes(record: dict) -> dict:
+    """A loaded record's per-example outcomes (metrics.outcomes.record_outcomes) with an attack log
+    read as checked_entries reads it, and an old log's validity-filtered AuA filled in first: what
+    the leaderboard's cells, `infobench compare` and scripts/zoo_verdict.py all pair."""
+    if record["kind"] != "attack":
+        return outcome_logs.record_outcomes(record["_dir"], record)
+    fill_validity_filtered(record)
+    return outcome_logs.record_outcomes(record["_dir"], record, checked_entries(record))
+
+
 def _with_validity(entries: list[dict], record_id: str) -> list[dict]:
     from tqdm.auto import tqdm
 
