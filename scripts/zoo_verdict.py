@@ -39,6 +39,14 @@ ENDPOINTS = {
 }
 
 
+VERDICT_HEADER = ["### Verdict table", "",
+                  "Mean accuracy over the seeds measured (95% interval: seeds, then examples within each seed); "
+                  "the difference from standard pooled over every protocol seed, Holm-adjusted p, and whether it "
+                  "counts under the protocol's rule.", "",
+                  "| endpoint | method | seeds | mean % (95% CI) | difference vs standard (95% CI) | Holm p | counts |",
+                  "|---|---|---|---|---|---|---|"]
+
+
 def correctness(records: Path, model_id: str, tails: list[str], metric: str) -> dict[str, float] | None:
     """Per-example 0/1 outcome of `metric` pooled over the tails' records (None if one is missing)."""
     pooled: dict[str, float] = {}
@@ -67,16 +75,27 @@ def seed_row(base: dict, other: dict) -> tuple[list[float], dict]:
     return [other[k] - base[k] for k in keys], row
 
 
+def endpoint_outcomes(records: Path, seeds: list[int], tails: list[str], metric: str,
+                      methods) -> dict[str, dict[int, dict]]:
+    """{method: {seed: per-example outcomes}} for standard and `methods`; a missing record is left out."""
+    found = {}
+    for method in ("standard", *methods):
+        per_seed = {seed: correctness(records, f"{method}-{BACKBONE}-{TASK}-s{seed}", tails, metric) for seed in seeds}
+        found[method] = {seed: outcomes for seed, outcomes in per_seed.items() if outcomes is not None}
+    return found
+
+
 def endpoint_table(records: Path, seeds: list[int], name: str, tails: list[str], metric: str,
-                   methods=METHODS) -> list[str]:
+                   methods=METHODS) -> tuple[list[str], list[str]]:
+    """(the endpoint's Markdown section, its rows of the verdict table)."""
+    outcomes = endpoint_outcomes(records, seeds, tails, metric, methods)
     lines = [f"### {name}", "", "| method | seed | n | standard % | method % | difference (95% CI) | McNemar p |",
              "|---|---|---|---|---|---|---|"]
     pooled, missing = {}, []
     for method in methods:
         differences = []
         for seed in seeds:
-            base = correctness(records, f"standard-{BACKBONE}-{TASK}-s{seed}", tails, metric)
-            other = correctness(records, f"{method}-{BACKBONE}-{TASK}-s{seed}", tails, metric)
+            base, other = outcomes["standard"].get(seed), outcomes[method].get(seed)
             if base is None or other is None:
                 missing.append(f"{method} s{seed}")
                 continue
@@ -87,23 +106,50 @@ def endpoint_table(records: Path, seeds: list[int], name: str, tails: list[str],
         if len(differences) == len(seeds):
             pooled[method] = stats.seed_then_example_bootstrap(differences)
     provisional = len(seeds) < PROTOCOL_SEEDS or tuple(methods) != METHODS  # Holm over another family
-    return lines + [""] + pooled_table(pooled, provisional=provisional) + ([f"\nmissing records: {', '.join(missing)}"] if missing else [])
+    rows = pooled_rows(pooled, methods, provisional)
+    lines += [""] + (pooled_table(rows) if rows else ["(no method has all seeds yet)"])
+    lines += [f"\nmissing records: {', '.join(missing)}"] if missing else []
+    return lines, verdict_rows(name, outcomes, rows)
 
 
-def pooled_table(pooled: dict, provisional: bool = False) -> list[str]:
-    if not pooled:
-        return ["(no method has all seeds yet)"]
-    adjusted = dict(zip(pooled, stats.holm([p.p_value for p in pooled.values()])))
-    lines = ["| method | pooled difference (95% CI) | bootstrap p | Holm p | sign in every seed | counts |",
-             "|---|---|---|---|---|---|"]
+def pooled_rows(pooled: dict, methods, provisional: bool) -> dict[str, dict]:
+    """Per method with all seeds: the pooled difference's cells. Holm runs over the whole family
+    `methods`; one without all seeds yet enters with p = 1, which can only make the others'
+    adjusted p larger (conservative), never smaller."""
+    adjusted = dict(zip(methods, stats.holm([pooled[m].p_value if m in pooled else 1.0 for m in methods])))
+    rows = {}
     for method, found in pooled.items():
         counts = adjusted[method] < 0.05 and found.sign_holds_in_every_seed
-        verdict = ("so far" if provisional else "YES") if counts else "no"
-        lines.append(f"| {method} | {100 * found.mean:+.1f} ({100 * found.interval.low:+.1f} to "
-                     f"{100 * found.interval.high:+.1f}) | {_bootstrap_p(found.p_value)} | "
-                     f"{_bootstrap_p(adjusted[method])} | "
-                     f"{'yes' if found.sign_holds_in_every_seed else 'no'} | {verdict} |")
-    return lines
+        rows[method] = {"difference": f"{100 * found.mean:+.1f} ({100 * found.interval.low:+.1f} to "
+                                      f"{100 * found.interval.high:+.1f})",
+                        "p": _bootstrap_p(found.p_value), "holm": _bootstrap_p(adjusted[method]),
+                        "sign": "yes" if found.sign_holds_in_every_seed else "no",
+                        "counts": ("so far" if provisional else "YES") if counts else "no"}
+    return rows
+
+
+def pooled_table(rows: dict[str, dict]) -> list[str]:
+    lines = ["| method | pooled difference (95% CI) | bootstrap p | Holm p | sign in every seed | counts |",
+             "|---|---|---|---|---|---|"]
+    return lines + [f"| {method} | {row['difference']} | {row['p']} | {row['holm']} | {row['sign']} | {row['counts']} |"
+                    for method, row in rows.items()]
+
+
+def verdict_rows(name: str, outcomes: dict[str, dict[int, dict]], pooled: dict[str, dict]) -> list[str]:
+    """One row per method of the closing table: the mean over its seeds with the seed-then-example
+    interval, and its pooled difference from standard where every seed is in."""
+    rows = []
+    for method, per_seed in outcomes.items():
+        if not per_seed:
+            continue
+        values = [list(found.values()) for found in per_seed.values()]
+        mean = 100 * sum(sum(v) / len(v) for v in values) / len(values)
+        interval = stats.seed_then_example_mean_interval(values)
+        row = pooled.get(method, {"difference": "–" if method == "standard" else "(seeds missing)",
+                                  "holm": "–", "counts": "–"})
+        rows.append(f"| {name} | {method} | {len(per_seed)} | {mean:.1f} ({100 * interval.low:.1f} to "
+                    f"{100 * interval.high:.1f}) | {row['difference']} | {row['holm']} | {row['counts']} |")
+    return rows
 
 
 def _bootstrap_p(p: float) -> str:
@@ -125,9 +171,12 @@ def main(argv=None) -> int:
     if tuple(args.methods) != METHODS:
         print(f"**Not the protocol's comparison:** Holm runs over {', '.join(args.methods)}, not the "
               f"protocol's family ({', '.join(METHODS)}), so a difference reads \"so far\", never YES.\n")
+    summary = []
     for name, (tails, metric) in ENDPOINTS.items():
-        table = endpoint_table(args.results / "records", args.seeds, name, tails, metric, args.methods)
-        print("\n".join(table) + "\n")
+        section, rows = endpoint_table(args.results / "records", args.seeds, name, tails, metric, args.methods)
+        print("\n".join(section) + "\n")
+        summary += rows
+    print("\n".join(VERDICT_HEADER + summary))
     return 0
 
 

@@ -49,6 +49,12 @@ def test_a_gain_in_every_seed_counts_and_a_tie_does_not(tmp_path, capsys):
     assert pooled["freelb"][1].startswith("+0.0") and pooled["freelb"][-1] == "no"
     assert "missing records: infobert-std s2, infobert-std s3" in primary
     assert "| infobert | 2 | 600 | 31.0 | 46.0 | +15.0" in primary  # per seed: the three sets pooled
+    verdict = {tuple(c.strip() for c in line.strip("|").split("|")[:3]): line
+               for line in out.split("### Verdict table")[1].splitlines() if line.startswith("| tf-transfer")}
+    assert "| 31.0 (" in verdict[("tf-transfer (primary)", "standard", "3")]  # (61 + 62 + 63) / 600 a seed
+    assert "| 46.0 (" in verdict[("tf-transfer (primary)", "infobert", "3")]
+    assert verdict[("tf-transfer (primary)", "infobert", "3")].endswith(") | <0.0005 | YES |")
+    assert "(seeds missing)" in verdict[("tf-transfer (primary)", "infobert-std", "1")]
 
 
 def test_attack_endpoints_pair_the_validity_filtered_figure_beside_the_raw_one(capsys):
