@@ -59,7 +59,8 @@ def adversarial_step(model, batch: dict, ctx: StepContext) -> dict:
     dropout = FixedDropout(input_ids.device)
     use_af = ctx.anchored_feature is not None and hp.alpha > 0
     use_ib = ctx.info_bottleneck is not None and hp.beta > 0
-    totals = {"task_loss": 0.0, "ib": 0.0, "af_lower_bound": 0.0}
+    # only the terms this run computes: FreeLB (alpha = beta = 0) logs no IB or AF figure
+    totals = {"task_loss": 0.0, **({"ib": 0.0} if use_ib else {}), **({"af_lower_bound": 0.0} if use_af else {})}
     for k in range(steps):
         last = k == steps - 1
         sync = contextlib.nullcontext() if last else accelerator.no_sync(model)
