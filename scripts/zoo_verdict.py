@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from benchmark.core import stats
+from benchmark.data.registry import DATASET_GROUPS
 from benchmark.leaderboard.validity_column import checked_outcomes
 from benchmark.metrics.outcomes import VALIDITY_FILTERED
 
@@ -158,6 +159,20 @@ def _bootstrap_p(p: float) -> str:
     return f"<{floor:.1g}" if p < floor else f"{p:.3g}"
 
 
+def compute_spent(results: Path, seeds: list[int], methods) -> str:
+    """Training seconds from the compared models' cards plus measuring seconds from their records.
+    A group record ("anli", "tf-transfer") is the sum of its members' records, so only members count."""
+    models = [f"{method}-{BACKBONE}-{TASK}-s{seed}" for seed in seeds for method in ("standard", *methods)]
+    train = [json.loads(card.read_text())["train_time_s"] for model in models
+             if (card := results / "cards" / f"{model}.json").is_file()]
+    measured = [json.loads(path.read_text()).get("wall_time_s") or 0.0 for model in models
+                for path in (results / "records").glob(f"{model}__*.json")
+                if "-shard" not in path.name and path.name.split("__")[-1].removesuffix(".json") not in DATASET_GROUPS]
+    return (f"Compute, from {len(train)} cards and {len(measured)} records: training {sum(train) / 3600:.1f} h, "
+            f"measuring (every record of these models) {sum(measured) / 3600:.1f} h, {(sum(train) + sum(measured)) / 3600:.1f} CPU hours "
+            "(one torch thread each; the seed-7 source and the transfer sets' generation not included).")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=Path("results"))
@@ -177,6 +192,7 @@ def main(argv=None) -> int:
         print("\n".join(section) + "\n")
         summary += rows
     print("\n".join(VERDICT_HEADER + summary))
+    print("\n" + compute_spent(args.results, args.seeds, args.methods))
     return 0
 
 

@@ -55,6 +55,7 @@ def test_a_gain_in_every_seed_counts_and_a_tie_does_not(tmp_path, capsys):
     assert "| 46.0 (" in verdict[("tf-transfer (primary)", "infobert", "3")]
     assert verdict[("tf-transfer (primary)", "infobert", "3")].endswith(") | <0.0005 | YES |")
     assert "(seeds missing)" in verdict[("tf-transfer (primary)", "infobert-std", "1")]
+    assert "Compute, from 0 cards and 30 records: training 0.0 h" in out  # 9 models x 3 sets, 1 x 3
 
 
 def test_attack_endpoints_pair_the_validity_filtered_figure_beside_the_raw_one(capsys):
