@@ -40,15 +40,20 @@ class TrainLog:
             handle.write(json.dumps(row) + "\n")
 
     def rows(self) -> list[dict]:
-        if not self.path.is_file():
-            return []
-        rows = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                break  # a line torn by a kill: it and anything after it are redone
-        return rows
+        return read_rows(self.path)
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The steps a training log holds (none if it is absent), up to a line torn by a kill."""
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # a line torn by a kill: it and anything after it are redone
+    return rows
 
 
 def curve_summary(rows: list[dict], points: int = CURVE_POINTS) -> list[dict]:

@@ -29,9 +29,10 @@ def log_files(run: Path) -> tuple[Path, Path]:
 
 
 def read_log(run: Path) -> tuple[dict, list[dict]]:
+    from models.train_log import read_rows
+
     card_path, log_path = log_files(run)
-    rows = [json.loads(line) for line in log_path.read_text().splitlines()]
-    return json.loads(card_path.read_text()), rows
+    return json.loads(card_path.read_text()), read_rows(log_path)
 
 
 def moving_average(values: list[float], window: int) -> list[float]:

@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 from benchmark.core import stats
-from benchmark.data.registry import DATASET_GROUPS
 from benchmark.leaderboard.validity_column import checked_outcomes
 from benchmark.metrics.outcomes import VALIDITY_FILTERED
 
@@ -161,13 +160,14 @@ def _bootstrap_p(p: float) -> str:
 
 def compute_spent(results: Path, seeds: list[int], methods) -> str:
     """Training seconds from the compared models' cards plus measuring seconds from their records.
-    A group record ("anli", "tf-transfer") is the sum of its members' records, so only members count."""
+    A group record (its evaluation lists `members`) sums its members' time and a shard record is
+    part of a merged one, so neither counts again; the leaderboard reads the same fields."""
     models = [f"{method}-{BACKBONE}-{TASK}-s{seed}" for seed in seeds for method in ("standard", *methods)]
     train = [json.loads(card.read_text())["train_time_s"] for model in models
              if (card := results / "cards" / f"{model}.json").is_file()]
-    measured = [json.loads(path.read_text()).get("wall_time_s") or 0.0 for model in models
-                for path in (results / "records").glob(f"{model}__*.json")
-                if "-shard" not in path.name and path.name.split("__")[-1].removesuffix(".json") not in DATASET_GROUPS]
+    records = [json.loads(path.read_text()) for model in models for path in (results / "records").glob(f"{model}__*.json")]
+    measured = [record.get("wall_time_s") or 0.0 for record in records
+                if not record["evaluation"].get("members") and not record["evaluation"].get("shard")]
     return (f"Compute, from {len(train)} cards and {len(measured)} records: training {sum(train) / 3600:.1f} h, "
             f"measuring (every record of these models) {sum(measured) / 3600:.1f} h, {(sum(train) + sum(measured)) / 3600:.1f} CPU hours "
             "(one torch thread each; the seed-7 source and the transfer sets' generation not included).")
